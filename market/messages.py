@@ -1,0 +1,222 @@
+"""The one message vocabulary: venues, agents, the router, the event log and FIX all speak it.
+
+Commands are imperative (`NewOrder`, `CancelOrder`, `ReplaceOrder`); events are past tense
+or named by their role (`ExecutionReport`, `CancelRejected`, `TradePrint`, `BookUpdate`,
+`L1Snapshot`, `L2Snapshot`). Every message is an immutable `NamedTuple` stamped with `t_ns`,
+the simulated (or wall) time in integer nanoseconds at which its sender created it.
+
+Numbers inside the engine are integers: prices in ticks of the instrument's price
+increment, quantities in shares, fees in price ticks × shares (negative = rebate).
+A market order has `price=None`.
+
+Why `NamedTuple`: measured on CPython 3.11 it is about twice as cheap to create as a frozen
+dataclass, it is truly immutable and slotted, and it is a plain tuple for the event log.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple, Union
+
+__all__ = [
+    "Side",
+    "OrderType",
+    "TimeInForce",
+    "ExecType",
+    "Liquidity",
+    "RejectReason",
+    "CancelReason",
+    "NewOrder",
+    "CancelOrder",
+    "ReplaceOrder",
+    "ExecutionReport",
+    "CancelRejected",
+    "TradePrint",
+    "BookUpdate",
+    "L1Snapshot",
+    "L2Snapshot",
+    "Message",
+    "MESSAGE_TYPES",
+]
+
+
+class Side(enum.Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(enum.Enum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(enum.Enum):
+    DAY = "day"
+    IOC = "ioc"  # immediate or cancel: the unfilled remainder is canceled at once
+    FOK = "fok"  # fill or kill: the whole quantity at once, or a reject
+
+
+class ExecType(enum.Enum):
+    NEW = "new"
+    PARTIAL_FILL = "partial_fill"
+    FILL = "fill"
+    CANCELED = "canceled"
+    REPLACED = "replaced"
+    REJECTED = "rejected"
+
+
+class Liquidity(enum.Enum):
+    MAKER = "maker"  # the resting side of a trade
+    TAKER = "taker"  # the aggressing side of a trade
+
+
+class RejectReason(enum.Enum):
+    INVALID_QUANTITY = "invalid_quantity"  # not a positive integer
+    NOT_LOT_MULTIPLE = "not_lot_multiple"
+    INVALID_PRICE = "invalid_price"  # missing, not an integer, or not positive
+    OFF_TICK = "off_tick"
+    INVALID_SIDE = "invalid_side"
+    INVALID_ORDER_TYPE = "invalid_order_type"
+    INVALID_TIME_IN_FORCE = "invalid_time_in_force"  # includes post-only with IOC/FOK
+    DUPLICATE_ORDER_ID = "duplicate_order_id"
+    UNKNOWN_ORDER = "unknown_order"
+    POST_ONLY_WOULD_CROSS = "post_only_would_cross"
+    FOK_CANNOT_FILL = "fok_cannot_fill"
+    QUANTITY_NOT_ABOVE_FILLED = "quantity_not_above_filled"  # replace to <= filled
+    UNKNOWN_MESSAGE = "unknown_message"
+    UNKNOWN_PARTICIPANT = "unknown_participant"
+
+
+class CancelReason(enum.Enum):
+    REQUESTED = "requested"
+    UNFILLED_REMAINDER = "unfilled_remainder"  # IOC or market order leftover
+    SELF_TRADE = "self_trade"  # resting order canceled by self-trade prevention
+
+
+# --- commands: participant -> venue ---------------------------------------------------
+
+
+class NewOrder(NamedTuple):
+    t_ns: int
+    participant: str
+    order_id: int  # chosen by the participant, unique among its live orders at a venue
+    side: Side
+    quantity: int
+    price: int | None  # ticks; None for a market order
+    order_type: OrderType = OrderType.LIMIT
+    time_in_force: TimeInForce = TimeInForce.DAY
+    post_only: bool = False
+
+
+class CancelOrder(NamedTuple):
+    t_ns: int
+    participant: str
+    order_id: int
+
+
+class ReplaceOrder(NamedTuple):
+    """Change price and/or total quantity (FIX semantics: `quantity` includes filled)."""
+
+    t_ns: int
+    participant: str
+    order_id: int
+    quantity: int
+    price: int
+
+
+# --- events: venue -> participant or subscribers -----------------------------------------
+
+
+class ExecutionReport(NamedTuple):
+    t_ns: int
+    venue: str
+    participant: str
+    order_id: int
+    exec_type: ExecType
+    side: Side
+    price: int | None  # the order's limit price (None for market)
+    quantity: int  # the order's total quantity
+    last_quantity: int  # this fill's quantity (0 unless a fill)
+    last_price: int  # this fill's price (0 unless a fill)
+    leaves_quantity: int  # still working after this report
+    filled_quantity: int  # cumulative filled
+    fee: int  # this fill's fee in ticks x shares; negative is a rebate
+    liquidity: Liquidity | None
+    trade_id: int  # both sides of one trade share it (0 unless a fill)
+    reason: RejectReason | CancelReason | None
+
+
+class CancelRejected(NamedTuple):
+    """A cancel or replace that could not be done; the order, if any, is unchanged."""
+
+    t_ns: int
+    venue: str
+    participant: str
+    order_id: int
+    reason: RejectReason
+    request: str  # "cancel" or "replace"
+
+
+class TradePrint(NamedTuple):
+    t_ns: int
+    venue: str
+    trade_id: int
+    price: int
+    quantity: int
+    aggressor_side: Side
+
+
+class BookUpdate(NamedTuple):
+    """Level changes after one message: (side, price, quantity now resting; 0 = gone)."""
+
+    t_ns: int
+    venue: str
+    changes: tuple[tuple[Side, int, int], ...]
+
+
+class L1Snapshot(NamedTuple):
+    t_ns: int
+    venue: str
+    bid_price: int | None
+    bid_quantity: int
+    ask_price: int | None
+    ask_quantity: int
+
+
+class L2Snapshot(NamedTuple):
+    t_ns: int
+    venue: str
+    bids: tuple[tuple[int, int], ...]  # (price, quantity), best first
+    asks: tuple[tuple[int, int], ...]
+
+
+Message = Union[
+    NewOrder,
+    CancelOrder,
+    ReplaceOrder,
+    ExecutionReport,
+    CancelRejected,
+    TradePrint,
+    BookUpdate,
+    L1Snapshot,
+    L2Snapshot,
+]
+
+MESSAGE_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        NewOrder,
+        CancelOrder,
+        ReplaceOrder,
+        ExecutionReport,
+        CancelRejected,
+        TradePrint,
+        BookUpdate,
+        L1Snapshot,
+        L2Snapshot,
+    )
+}

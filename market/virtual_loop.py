@@ -1,0 +1,208 @@
+"""A virtual-time asyncio event loop: time jumps to the next event instead of passing.
+
+Concept. `VirtualTimeLoop` is a `SelectorEventLoop` whose `_run_once` never sleeps. When no
+callback is ready, it takes the earliest scheduled event, sets the clock to that event's
+time and runs it. Plain asyncio works unchanged on top: `asyncio.sleep`, `call_at`,
+`wait_for`, `Queue`, `Event`, tasks and futures.
+
+Ordering invariant. Every scheduled thing — an asyncio timer (`call_at`, `call_later`,
+`sleep`) or a message delivery (`deliver_at`) — sits in ONE heap of plain tuples keyed by
+`(t_ns, sequence)`, with one sequence counter. Events due at the same nanosecond therefore
+run in the order they were scheduled (asyncio's own timer heap does not promise that).
+Callbacks already made ready (`call_soon`, a resolved future) run before the clock moves.
+
+Why two kinds of entry. A delivery is `(t_ns, seq, handler, message)`: the loop calls
+`handler(message)` straight from the heap, without a `Handle`, a task or a trip through the
+ready queue — that is the simulator's hot path. A timer is `(t_ns, seq, None, TimerHandle)`
+and is moved to the ready queue. The drain stops as soon as a delivery makes an asyncio
+callback ready (a future resolved, a task woken), so causality holds.
+
+Time. Domain time is integer nanoseconds (`now_ns()`); `time()` returns float seconds since
+the loop's origin (its start time), so floats stay small and exact for a simulated day even
+when the start is an epoch timestamp. `call_at_ns` schedules at an exact integer time.
+
+Complexity. Scheduling and popping are O(log n) in the number of pending events.
+
+Stall. Nothing ready, nothing scheduled, yet `stop()` not called: `SimulationStalled` is
+raised, naming every task still waiting and what it waits on.
+
+Horizon. With `end_ns`, events due at or before `end_ns` run; the clock then stops at
+`end_ns` and the loop stops.
+
+Known limits. No real I/O waits and no threads: a task that waits on a socket or on
+`run_in_executor` looks stalled in virtual time (use live mode for those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from asyncio import events
+from collections.abc import Callable
+from heapq import heapify, heappop, heappush
+from typing import Any
+
+from market.errors import HandlerFailed, SimulationError, SimulationStalled
+
+__all__ = ["VirtualTimeLoop"]
+
+_NS_PER_S = 1_000_000_000
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop on a virtual clock (see the module docstring)."""
+
+    def __init__(self, start_ns: int = 0, end_ns: int | None = None) -> None:
+        super().__init__()
+        if type(start_ns) is not int:
+            raise TypeError(f"start_ns must be an int of nanoseconds, got {start_ns!r}")
+        if end_ns is not None and end_ns < start_ns:
+            raise ValueError(f"end_ns={end_ns} is before start_ns={start_ns}")
+        self._origin_ns = start_ns
+        self._now_ns = start_ns
+        self._end_ns = end_ns
+        self._events: list[tuple[int, int, Any, Any]] = []
+        self._sequence = itertools.count()
+        self._cancelled_timers = 0
+        self.horizon_reached = False
+        self.deliveries = 0  # message deliveries run so far
+
+    # --- the clock ------------------------------------------------------------------
+
+    def time(self) -> float:
+        return (self._now_ns - self._origin_ns) / _NS_PER_S
+
+    def now_ns(self) -> int:
+        """The simulated time in integer nanoseconds."""
+        return self._now_ns
+
+    @property
+    def end_ns(self) -> int | None:
+        return self._end_ns
+
+    def set_end_ns(self, end_ns: int | None) -> None:
+        """Move the horizon (never into the past)."""
+        if end_ns is not None and end_ns < self._now_ns:
+            raise ValueError(f"end_ns={end_ns} is before now ({self._now_ns})")
+        self._end_ns = end_ns
+
+    # --- scheduling -------------------------------------------------------------------
+
+    def deliver_at(self, t_ns: int, handler: Callable[[Any], object], message: Any) -> None:
+        """Call `handler(message)` at `t_ns`: the fast path for message delivery."""
+        if t_ns < self._now_ns:
+            raise SimulationError(f"delivery at t_ns={t_ns} is in the past (now {self._now_ns})")
+        heappush(self._events, (t_ns, next(self._sequence), handler, message))
+
+    def call_at_ns(
+        self, t_ns: int, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        """Like `call_at`, at an exact integer time."""
+        if t_ns < self._now_ns:
+            t_ns = self._now_ns
+        self._check_closed()
+        timer = events.TimerHandle(
+            (t_ns - self._origin_ns) / _NS_PER_S, callback, args, self, context
+        )
+        timer._scheduled = True  # type: ignore[attr-defined]  # asyncio's own flag
+        heappush(self._events, (t_ns, next(self._sequence), None, timer))
+        return timer
+
+    def call_at(  # type: ignore[override]
+        self, when: float, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        return self.call_at_ns(
+            self._origin_ns + round(when * _NS_PER_S), callback, *args, context=context
+        )
+
+    def call_later(  # type: ignore[override]
+        self, delay: float, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        # Exact: counted from the integer clock, not through a float round trip.
+        return self.call_at_ns(
+            self._now_ns + round(delay * _NS_PER_S), callback, *args, context=context
+        )
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        # Cancelled timers stay in the heap and are skipped when popped; compact the heap
+        # when they outnumber the live entries, so `wait_for`-heavy code cannot bloat it.
+        self._cancelled_timers += 1
+        events_ = self._events
+        if self._cancelled_timers > 256 and self._cancelled_timers * 2 > len(events_):
+            kept = [e for e in events_ if e[2] is not None or not e[3]._cancelled]
+            heapify(kept)
+            self._events = kept
+            self._cancelled_timers = 0
+
+    # --- the iteration ------------------------------------------------------------------
+
+    def _run_once(self) -> None:
+        ready = self._ready  # type: ignore[attr-defined]
+        if not ready and not self._stopping:  # type: ignore[attr-defined]
+            self._advance(ready)
+        ntodo = len(ready)
+        for _ in range(ntodo):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
+
+    def _advance(self, ready: Any) -> None:
+        """Run deliveries in (time, sequence) order until an asyncio callback is ready."""
+        heap = self._events
+        end_ns = self._end_ns
+        pop = heappop
+        delivered = 0
+        try:
+            while heap:
+                entry = heap[0]
+                t_ns = entry[0]
+                if end_ns is not None and t_ns > end_ns:
+                    self._now_ns = end_ns
+                    self.horizon_reached = True
+                    self.stop()
+                    return
+                pop(heap)
+                self._now_ns = t_ns
+                handler = entry[2]
+                if handler is None:
+                    timer = entry[3]
+                    if timer._cancelled:
+                        self._cancelled_timers -= 1
+                        continue
+                    timer._scheduled = False
+                    ready.append(timer)
+                    return
+                delivered += 1
+                handler(entry[3])
+                if ready:
+                    return
+        except Exception as error:
+            raise HandlerFailed(_describe(entry[2]), self._now_ns, error) from error
+        finally:
+            self.deliveries += delivered
+        # Nothing scheduled at all. A callback from another thread may have just arrived.
+        self._process_events(self._selector.select(0))  # type: ignore[attr-defined]
+        if not ready:
+            raise SimulationStalled(self._stall_message())
+
+    def _stall_message(self) -> str:
+        waiting = [t for t in asyncio.all_tasks(self) if not t.done()]
+        lines = [
+            f"simulation stalled at t_ns={self._now_ns}: nothing is scheduled, "
+            f"but {len(waiting)} task(s) still wait:"
+        ]
+        for task in sorted(waiting, key=lambda t: t.get_name()):
+            frames = task.get_stack(limit=1)
+            where = (
+                f"{frames[0].f_code.co_filename}:{frames[0].f_lineno}" if frames else "?"
+            )
+            awaited = getattr(task, "_fut_waiter", None)
+            lines.append(f"  {task.get_name()} ({task.get_coro()!r}) at {where}, awaiting {awaited!r}")
+        return "\n".join(lines)
+
+
+def _describe(handler: Any) -> str:
+    owner = getattr(handler, "__self__", None)
+    name = getattr(owner, "name", None)
+    qualname = getattr(handler, "__qualname__", repr(handler))
+    return f"{qualname} of {name!r}" if name is not None else qualname
