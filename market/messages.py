@@ -31,6 +31,7 @@ __all__ = [
     "ReplaceOrder",
     "ExecutionReport",
     "CancelRejected",
+    "MessageRejected",
     "TradePrint",
     "BookUpdate",
     "L1Snapshot",
@@ -103,7 +104,7 @@ class CancelReason(enum.Enum):
 class NewOrder(NamedTuple):
     t_ns: int
     participant: str
-    order_id: int  # chosen by the participant, unique among its live orders at a venue
+    order_id: int  # unique in the simulation: agents take ids from the simulation's allocator
     side: Side
     quantity: int
     price: int | None  # ticks; None for a market order
@@ -161,6 +162,17 @@ class CancelRejected(NamedTuple):
     request: str  # "cancel" or "replace"
 
 
+class MessageRejected(NamedTuple):
+    """A message the venue could not take at all (unknown type, wrong sender)."""
+
+    t_ns: int
+    venue: str
+    participant: str
+    message_type: str
+    reason: RejectReason
+    text: str
+
+
 class TradePrint(NamedTuple):
     t_ns: int
     venue: str
@@ -200,6 +212,7 @@ Message = Union[
     ReplaceOrder,
     ExecutionReport,
     CancelRejected,
+    MessageRejected,
     TradePrint,
     BookUpdate,
     L1Snapshot,
@@ -214,6 +227,7 @@ MESSAGE_TYPES: dict[str, type] = {
         ReplaceOrder,
         ExecutionReport,
         CancelRejected,
+        MessageRejected,
         TradePrint,
         BookUpdate,
         L1Snapshot,

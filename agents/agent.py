@@ -1,0 +1,192 @@
+"""The agent API: one small base class; built-in agents use exactly what a plug-in gets.
+
+An agent is attached to a simulation (`attach`), connects to venues (`connect`), and then
+lives through three kinds of hook:
+- `run()`: its own timeline, a coroutine (wake up, decide, `await self.sleep(...)`);
+- `on_execution_report`, `on_cancel_rejected`, `on_message_rejected`: replies from venues;
+- `on_market_data`: public market data (`L1Snapshot`, `L2Snapshot`, `BookUpdate`,
+  `TradePrint`) from the venues it subscribed to.
+It acts only through messages: `submit_order`, `cancel_order`, `replace_order` go out
+through the latency links of its sessions. It never reads a venue's book or another
+agent's state.
+
+The base keeps the agent's own accounts from its fills — position (shares), cash and fees
+(ticks x shares) — and the set of its live orders, before calling the hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from market.clock import Clock
+from market.link import Latency
+from market.messages import (
+    CancelOrder,
+    CancelRejected,
+    ExecType,
+    ExecutionReport,
+    MessageRejected,
+    NewOrder,
+    OrderType,
+    ReplaceOrder,
+    Side,
+    TimeInForce,
+)
+
+__all__ = ["Agent", "AgentContext", "ConnectableVenue", "OrderIds"]
+
+_BUY = Side.BUY
+_LIMIT, _DAY = OrderType.LIMIT, TimeInForce.DAY
+_FILL, _CANCELED, _REJECTED = ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED
+
+
+class OrderIds:
+    """The simulation's order id allocator: ids are unique across all participants."""
+
+    __slots__ = ("_next",)
+
+    def __init__(self, first: int = 1) -> None:
+        self._next = first
+
+    def next(self) -> int:
+        value = self._next
+        self._next = value + 1
+        return value
+
+
+class ConnectableVenue(Protocol):
+    name: str
+
+    def connect(self, participant: str, handler: Callable[[Any], object], latency: Latency = ...) -> Any: ...
+
+    def subscribe(self, subscriber: str, handler: Callable[[Any], object], latency: Latency = ...) -> None: ...
+
+
+class AgentContext:
+    """What the simulation hands an agent: the clock, its random stream, the id allocator."""
+
+    __slots__ = ("clock", "rng", "order_ids")
+
+    def __init__(self, clock: Clock, rng: np.random.Generator, order_ids: OrderIds) -> None:
+        self.clock = clock
+        self.rng = rng
+        self.order_ids = order_ids
+
+
+class Agent:
+    """Base of every agent (see the module docstring). Subclasses override the hooks."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.position = 0  # shares, + long
+        self.cash = 0  # ticks x shares, fees included
+        self.fees = 0
+        self.live_orders: dict[int, str] = {}  # order id -> venue name
+        self._sessions: dict[str, Any] = {}
+        self._context: AgentContext | None = None
+
+    # --- wiring (the simulation calls these) ---------------------------------------------
+
+    def attach(self, context: AgentContext) -> None:
+        self._context = context
+
+    @property
+    def clock(self) -> Clock:
+        assert self._context is not None, f"agent {self.name!r} is not attached"
+        return self._context.clock
+
+    @property
+    def rng(self) -> np.random.Generator:
+        assert self._context is not None, f"agent {self.name!r} is not attached"
+        return self._context.rng
+
+    def connect(
+        self, venue: ConnectableVenue, latency: Latency = Latency(), *, market_data: bool = True
+    ) -> None:
+        """Open a session with `venue` and, by default, subscribe to its market data."""
+        self._sessions[venue.name] = venue.connect(self.name, self._receive, latency)
+        if market_data:
+            venue.subscribe(self.name, self.on_market_data, latency)
+
+    # --- hooks ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The agent's own timeline. The default does nothing (a purely reactive agent)."""
+
+    def on_execution_report(self, report: ExecutionReport) -> None:
+        pass
+
+    def on_cancel_rejected(self, message: CancelRejected) -> None:
+        pass
+
+    def on_message_rejected(self, message: MessageRejected) -> None:
+        pass
+
+    def on_market_data(self, message: Any) -> None:
+        pass
+
+    # --- actions ----------------------------------------------------------------------
+
+    def now_ns(self) -> int:
+        return self.clock.now_ns()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def submit_order(
+        self,
+        venue: str,
+        side: Side,
+        quantity: int,
+        price: int | None = None,
+        *,
+        order_type: OrderType = _LIMIT,
+        time_in_force: TimeInForce = _DAY,
+        post_only: bool = False,
+    ) -> int:
+        """Send a new order; returns its order id."""
+        assert self._context is not None, f"agent {self.name!r} is not attached"
+        order_id = self._context.order_ids.next()
+        self.live_orders[order_id] = venue
+        self._sessions[venue].send(NewOrder(self.clock.now_ns(), self.name, order_id, side,
+                                            quantity, price, order_type, time_in_force,
+                                            post_only))
+        return order_id
+
+    def cancel_order(self, order_id: int) -> None:
+        venue = self.live_orders.get(order_id)
+        if venue is not None:
+            self._sessions[venue].send(CancelOrder(self.clock.now_ns(), self.name, order_id))
+
+    def replace_order(self, order_id: int, quantity: int, price: int) -> None:
+        venue = self.live_orders.get(order_id)
+        if venue is not None:
+            self._sessions[venue].send(ReplaceOrder(self.clock.now_ns(), self.name, order_id,
+                                                    quantity, price))
+
+    # --- inbound ----------------------------------------------------------------------
+
+    def _receive(self, message: Any) -> None:
+        if type(message) is ExecutionReport:
+            if message.last_quantity:
+                notional = message.last_quantity * message.last_price
+                if message.side is _BUY:
+                    self.position += message.last_quantity
+                    self.cash -= notional
+                else:
+                    self.position -= message.last_quantity
+                    self.cash += notional
+                self.cash -= message.fee
+                self.fees += message.fee
+            exec_type = message.exec_type
+            if exec_type is _FILL or exec_type is _CANCELED or exec_type is _REJECTED:
+                self.live_orders.pop(message.order_id, None)
+            self.on_execution_report(message)
+        elif type(message) is CancelRejected:
+            self.on_cancel_rejected(message)
+        else:
+            self.on_message_rejected(message)
