@@ -150,9 +150,12 @@ class Agent:
     ) -> int:
         """Send a new order; returns its order id."""
         assert self._context is not None, f"agent {self.name!r} is not attached"
+        session = self._sessions.get(venue)
+        if session is None:
+            raise ValueError(f"agent {self.name!r} is not connected to venue {venue!r}")
         order_id = self._context.order_ids.next()
         self.live_orders[order_id] = venue
-        self._sessions[venue].send(NewOrder(self.clock.now_ns(), self.name, order_id, side,
+        session.send(NewOrder(self.clock.now_ns(), self.name, order_id, side,
                                             quantity, price, order_type, time_in_force,
                                             post_only))
         return order_id

@@ -95,14 +95,13 @@ def run(
         try:
             loop.run_forever()
         except BaseException:
-            _cancel_all_tasks(loop)
+            try:
+                _cancel_all_tasks(loop)
+            except SimulationError:
+                pass  # the error that stopped the run matters more than a slow cleanup
             raise
-        if task.done():
-            result: T | None = task.result()
-        else:
-            result = None
-        _cancel_all_tasks(loop)
-        return result
+        _cancel_all_tasks(loop)  # before reading the result: main may have raised
+        return task.result() if task.done() and not task.cancelled() else None
     finally:
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())

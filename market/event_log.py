@@ -68,10 +68,13 @@ class EventLog:
         cls = type(message)
         fields = self._fields.get(cls)
         if fields is None:
-            fields = self._fields[cls] = cls._fields
+            fields = self._fields[cls] = getattr(cls, "_fields", ())
+        # A foreign object (bad input) is logged by type name; unknown values by type name
+        # too, never by repr(), whose memory addresses would break determinism.
         line = orjson.dumps(
             {"t": t_ns, "event": event, "at": at, "type": cls.__name__,
-             "msg": dict(zip(fields, message))}
+             "msg": dict(zip(fields, message)) if fields else None},
+            default=_type_name,
         )
         self.events += 1
         buffer = self._buffer
@@ -114,6 +117,10 @@ class EventLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _type_name(value: Any) -> str:
+    return f"<{type(value).__name__}>"
 
 
 def read_event_log(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:

@@ -83,6 +83,7 @@ class RejectReason(enum.Enum):
     INVALID_SIDE = "invalid_side"
     INVALID_ORDER_TYPE = "invalid_order_type"
     INVALID_TIME_IN_FORCE = "invalid_time_in_force"  # includes post-only with IOC/FOK
+    INVALID_ORDER_ID = "invalid_order_id"  # not an int
     DUPLICATE_ORDER_ID = "duplicate_order_id"
     UNKNOWN_ORDER = "unknown_order"
     POST_ONLY_WOULD_CROSS = "post_only_would_cross"

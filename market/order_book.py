@@ -143,7 +143,7 @@ class OrderBook:
         # One combined test for the common valid order; the slow path names the reason.
         if (
             type(quantity) is not int or quantity <= 0 or quantity % self.lot_size
-            or order_id in self._orders
+            or type(order_id) is not int or order_id in self._orders
             or (tif is not DAY and (post_only or (tif is not IOC and tif is not FOK)))
             or (
                 (type(price) is not int or price <= 0 or price % self.tick_size)
@@ -185,7 +185,8 @@ class OrderBook:
 
     def cancel(self, cancel: CancelOrder, t_ns: int) -> list[ExecutionReport] | list[CancelRejected]:
         """Cancel a resting order of the same participant."""
-        resting = self._orders.get(cancel[2])
+        order_id = cancel[2]
+        resting = self._orders.get(order_id) if type(order_id) is int else None
         if resting is None or resting[1] != cancel[1]:
             return [CancelRejected(t_ns, self.venue, cancel.participant, cancel.order_id,
                                    RejectReason.UNKNOWN_ORDER, "cancel")]
@@ -199,7 +200,7 @@ class OrderBook:
     ) -> list[ExecutionReport] | list[CancelRejected]:
         """Change price and/or total quantity; keep priority only on a same-price decrease."""
         _, participant, order_id, quantity, price = replace
-        resting = self._orders.get(order_id)
+        resting = self._orders.get(order_id) if type(order_id) is int else None
         reason: RejectReason | None = None
         if resting is None or resting[1] != participant:
             reason = RejectReason.UNKNOWN_ORDER
@@ -322,6 +323,8 @@ class OrderBook:
         tif = order.time_in_force
         if tif not in _TIMES_IN_FORCE or (order.post_only and tif is not DAY):
             return RejectReason.INVALID_TIME_IN_FORCE
+        if type(order.order_id) is not int:
+            return RejectReason.INVALID_ORDER_ID
         if order.order_id in self._orders:
             return RejectReason.DUPLICATE_ORDER_ID
         raise AssertionError(f"no reject reason for {order!r}")  # the fast test disagrees

@@ -36,6 +36,7 @@ Known limits. No real I/O waits and no threads: a task that waits on a socket or
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from asyncio import events
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from market.errors import HandlerFailed, SimulationError, SimulationStalled
 __all__ = ["VirtualTimeLoop"]
 
 _NS_PER_S = 1_000_000_000
+_NEVER = 1 << 126  # a horizon no event reaches
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
@@ -127,11 +129,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         # Cancelled timers stay in the heap and are skipped when popped; compact the heap
         # when they outnumber the live entries, so `wait_for`-heavy code cannot bloat it.
         self._cancelled_timers += 1
-        events_ = self._events
-        if self._cancelled_timers > 256 and self._cancelled_timers * 2 > len(events_):
-            kept = [e for e in events_ if e[2] is not None or not e[3]._cancelled]
-            heapify(kept)
-            self._events = kept
+        heap = self._events
+        if self._cancelled_timers > 256 and self._cancelled_timers * 2 > len(heap):
+            # In place: a drain in progress holds this very list.
+            heap[:] = [e for e in heap if e[2] is not None or not e[3]._cancelled]
+            heapify(heap)
             self._cancelled_timers = 0
 
     # --- the iteration ------------------------------------------------------------------
@@ -149,35 +151,35 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def _advance(self, ready: Any) -> None:
         """Run deliveries in (time, sequence) order until an asyncio callback is ready."""
         heap = self._events
-        end_ns = self._end_ns
+        end_ns = self._end_ns if self._end_ns is not None else _NEVER
         pop = heappop
         delivered = 0
+        handler = None
         try:
             while heap:
-                entry = heap[0]
-                t_ns = entry[0]
-                if end_ns is not None and t_ns > end_ns:
+                entry = pop(heap)
+                t_ns, _, handler, message = entry
+                if t_ns > end_ns:
+                    heappush(heap, entry)  # not due before the horizon: leave it
                     self._now_ns = end_ns
                     self.horizon_reached = True
                     self.stop()
                     return
-                pop(heap)
-                self._now_ns = t_ns
-                handler = entry[2]
                 if handler is None:
-                    timer = entry[3]
-                    if timer._cancelled:
+                    if message._cancelled:
                         self._cancelled_timers -= 1
                         continue
-                    timer._scheduled = False
-                    ready.append(timer)
+                    self._now_ns = t_ns
+                    message._scheduled = False
+                    ready.append(message)
                     return
+                self._now_ns = t_ns
                 delivered += 1
-                handler(entry[3])
-                if ready:
+                handler(message)
+                if ready or self._stopping:  # type: ignore[attr-defined]
                     return
         except Exception as error:
-            raise HandlerFailed(_describe(entry[2]), self._now_ns, error) from error
+            raise HandlerFailed(_describe(handler), self._now_ns, error) from error
         finally:
             self.deliveries += delivered
         # Nothing scheduled at all. A callback from another thread may have just arrived.
@@ -202,6 +204,10 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
 
 def _describe(handler: Any) -> str:
+    """A stable name for a handler in an error message (no memory addresses)."""
+    if isinstance(handler, functools.partial):
+        bound = ", ".join(repr(a) for a in handler.args)
+        return f"{_describe(handler.func)} ({bound})"
     owner = getattr(handler, "__self__", None)
     name = getattr(owner, "name", None)
     qualname = getattr(handler, "__qualname__", repr(handler))

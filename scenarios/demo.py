@@ -22,7 +22,7 @@ NS_PER_S = 1_000_000_000
 
 def run_demo(
     seed: int = 1, seconds: int = 3600, traders: int = 10, log_path: str | Path | None = None,
-    keep_log_lines: bool = False,
+    keep_log_lines: bool = False, live: bool = False,
 ) -> RunResult:
     simulation = Simulation("demo", seed=seed, start_ns=0, end_ns=seconds * NS_PER_S,
                             log_path=log_path, keep_log_lines=keep_log_lines)
@@ -38,7 +38,7 @@ def run_demo(
                 reference_price=1_000_000))
             trader.connect(exchange, Latency(fixed_ns=20_000 + 10_000 * i, jitter_ns=5_000))
 
-    return simulation.run(setup)
+    return simulation.run(setup, live=live)
 
 
 def format_price(ticks: int | None) -> str:

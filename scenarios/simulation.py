@@ -80,13 +80,16 @@ class Simulation:
         self.agents[agent.name] = agent
         return agent
 
-    def run(self, setup: Callable[[Simulation], None]) -> RunResult:
+    def run(self, setup: Callable[[Simulation], None], *, live: bool = False) -> RunResult:
+        """Run in virtual time, or with `live=True` on uvloop in real time for the same
+        duration (the same venues and agents, unchanged)."""
         wall_start = time.perf_counter()
         counts: dict[str, int] = {}
         try:
-            run(self._main(setup, counts), start_ns=self.start_ns, end_ns=self.end_ns)
-        except HandlerFailed:
-            self.event_log.close()
+            run(self._main(setup, counts), start_ns=self.start_ns,
+                end_ns=None if live else self.end_ns, live=live)
+        except BaseException:
+            self.event_log.close()  # keep the log up to the failure
             raise
         if self._failure is not None:
             self.event_log.close()
@@ -104,7 +107,7 @@ class Simulation:
         try:
             await asyncio.sleep((self.end_ns - self.start_ns) / 1e9)
         finally:
-            counts["deliveries"] = loop.deliveries
+            counts["deliveries"] = getattr(loop, "deliveries", 0)
 
     def _agent_done(self, task: asyncio.Task[None], agent: Agent, loop: Any) -> None:
         if task.cancelled() or task.exception() is None or self._failure is not None:

@@ -87,7 +87,10 @@ class LitExchange(Venue):
     # --- market data ------------------------------------------------------------------
 
     def on_subscribed(self, link: Link) -> None:
-        link.send(self.book.l2(self.clock.now_ns(), self.l2_depth))
+        snapshot = self.book.l2(self.clock.now_ns(), self.l2_depth)
+        if self.event_log is not None:
+            self.event_log.record(snapshot.t_ns, "out", self.name, snapshot)
+        link.send(snapshot)
 
     def _after(self, reports: list[Any], now: int) -> None:
         self.send_reports(reports)

@@ -119,7 +119,7 @@ class Venue:
         now = self.clock.now_ns()
         self.messages_in += 1
         handler = self._handlers.get(type(message))
-        if self.event_log is not None and handler is not None:
+        if self.event_log is not None:
             self.event_log.record(now, "in", self.name, message)
         if handler is None:
             self._reject_message(participant, message, now, RejectReason.UNKNOWN_MESSAGE,

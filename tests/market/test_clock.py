@@ -9,7 +9,7 @@ import pytest
 import uvloop
 
 from market.clock import LiveLoop, current_clock, run, wall_time_ns
-from market.errors import SimulationError
+from market.errors import HandlerFailed, SimulationError
 from market.virtual_loop import VirtualTimeLoop
 
 S = 1_000_000_000
@@ -65,7 +65,7 @@ def test_run_closes_loop_and_unsets_event_loop() -> None:
         return _loop()
 
     loop = run(main())
-    assert loop.is_closed()
+    assert loop is not None and loop.is_closed()
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
 
@@ -73,7 +73,8 @@ def test_run_closes_loop_and_unsets_event_loop() -> None:
 def test_run_twice_starts_each_run_from_its_own_start() -> None:
     async def main() -> int:
         await asyncio.sleep(5)
-        return _loop().now_ns()
+        now: int = _loop().now_ns()
+        return now
 
     assert run(main(), start_ns=DAY_NS) == DAY_NS + 5 * S
     assert run(main(), start_ns=0) == 5 * S
@@ -217,6 +218,29 @@ def test_run_main_raising_cancels_other_tasks() -> None:
     assert tasks[0].cancelled()
 
 
+class _BrokenVenue:
+    name = "venue-A"
+
+    def on_request(self, message: object) -> None:
+        raise ValueError("bad request")
+
+
+def test_run_handler_failed_survives_cleanup_that_needs_time() -> None:
+    """The first failure is what run() reports, even if a task's cleanup cannot finish."""
+
+    async def main() -> None:
+        loop = _loop()
+        loop.deliver_at(500, _BrokenVenue().on_request, "R1")
+        try:
+            await asyncio.sleep(1)
+        finally:
+            await asyncio.sleep(0.001)  # cleanup that needs simulated time
+
+    with pytest.raises(HandlerFailed, match="venue-A") as caught:
+        run(main())
+    assert caught.value.t_ns == 500
+
+
 # --- current_clock, wall time ---------------------------------------------------------------
 
 
@@ -257,7 +281,9 @@ def test_run_live_sleep_advances_now_ns_with_wall_time() -> None:
         await asyncio.sleep(0.01)
         return loop, before, loop.now_ns()
 
-    loop, before, after = run(main(), live=True)
+    result = run(main(), live=True)
+    assert result is not None
+    loop, before, after = result
     assert isinstance(loop, LiveLoop)
     assert isinstance(loop, uvloop.Loop)
     assert after - before >= 5 * MS
@@ -280,7 +306,9 @@ def test_run_live_deliver_at_calls_handler_with_message() -> None:
         delivered_at = await done
         return got, delivered_at - start
 
-    got, elapsed = run(main(), live=True)
+    result = run(main(), live=True)
+    assert result is not None
+    got, elapsed = result
     assert got == ["hello"]
     assert elapsed >= 3 * MS
 
@@ -290,7 +318,11 @@ def test_run_live_call_at_ns_in_past_runs_promptly() -> None:
         loop = _loop()
         fired: list[int] = []
         done = loop.create_future()
-        loop.call_at_ns(loop.now_ns() - S, lambda: (fired.append(1), done.set_result(None)))
+        def fire() -> None:
+            fired.append(1)
+            done.set_result(None)
+
+        loop.call_at_ns(loop.now_ns() - S, fire)
         await asyncio.wait_for(done, timeout=5)
         return fired
 

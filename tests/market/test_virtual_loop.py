@@ -24,8 +24,8 @@ EPOCH_NS = 1_700_000_000_123_456_789
 STARTS = [0, DAY_NS, EPOCH_NS]
 
 
-def _loop() -> Any:
-    """The running VirtualTimeLoop (typed Any: the tests use its sorsim-only calls)."""
+def _loop() -> VirtualTimeLoop:
+    """The running loop, checked to be the virtual one."""
     loop = asyncio.get_running_loop()
     assert isinstance(loop, VirtualTimeLoop)
     return loop
@@ -283,7 +283,7 @@ def test_gather_returns_results_when_slowest_finishes() -> None:
             return seconds * 10
 
         results = await asyncio.gather(work(3), work(1), work(2))
-        return results, loop.now_ns()
+        return list(results), loop.now_ns()
 
     assert run(main()) == ([30, 10, 20], 3 * S)
 
@@ -486,19 +486,22 @@ def test_sleep_one_microsecond_advances_exactly_1000_ns(start_ns: int) -> None:
     assert marks == [start_ns + 1000 * k for k in range(1001)]
 
 
+@pytest.mark.parametrize("elapsed_s", [1, 86_400])
 @pytest.mark.parametrize("start_ns", STARTS)
-def test_call_at_float_one_ns_apart_after_a_day_keeps_exact_order(start_ns: int) -> None:
+def test_call_at_float_one_ns_apart_later_in_run_lands_on_exact_ns(
+    start_ns: int, elapsed_s: int
+) -> None:
     async def main() -> list[tuple[int, int]]:
         loop = _loop()
-        await asyncio.sleep(86_400)  # a simulated day: loop.time() is now 86400.0
+        await asyncio.sleep(elapsed_s)  # loop.time() is now float(elapsed_s)
         seen: list[tuple[int, int]] = []
         now = loop.time()
-        for k in reversed(range(1, 11)):
+        for k in reversed(range(1, 41)):
             loop.call_at(now + k * 1e-9, lambda k: seen.append((loop.now_ns(), k)), k)
         await asyncio.sleep(1e-6)
         return seen
 
-    expected = [(start_ns + DAY_NS + k, k) for k in range(1, 11)]
+    expected = [(start_ns + elapsed_s * S + k, k) for k in range(1, 41)]
     assert run(main(), start_ns=start_ns) == expected
 
 
@@ -519,15 +522,22 @@ def test_event_never_set_raises_stalled_naming_task() -> None:
     async def main() -> None:
         await asyncio.sleep(5)
         never = asyncio.Event()
-        waiter = asyncio.create_task(never.wait(), name="lonely-waiter")
-        await waiter
+        done = asyncio.get_running_loop().create_future()
+
+        async def wait_then_report() -> None:
+            await never.wait()
+            done.set_result(None)
+
+        asyncio.create_task(wait_then_report(), name="lonely-waiter")
+        await done
 
     with pytest.raises(SimulationStalled) as caught:
         run(main())
-    message = str(caught.value)
-    assert "lonely-waiter" in message
-    assert "main" in message
-    assert f"t_ns={5 * S}" in message
+    lines = str(caught.value).splitlines()
+    assert f"t_ns={5 * S}" in lines[0]
+    assert "2 task(s)" in lines[0]
+    assert any(line.strip().startswith("lonely-waiter ") for line in lines[1:])
+    assert any(line.strip().startswith("main ") for line in lines[1:])
 
 
 def test_future_never_resolved_on_bare_loop_raises_stalled(vloop: VirtualTimeLoop) -> None:
@@ -545,6 +555,21 @@ def test_stall_after_only_cancelled_timers_remain_raises_stalled() -> None:
 
     with pytest.raises(SimulationStalled, match="main"):
         run(main())
+
+
+def test_stall_after_cancelled_timeout_reports_time_of_last_real_event() -> None:
+    """A cancelled timer is skipped: it must not move the clock to its own time."""
+
+    async def main() -> None:
+        loop = _loop()
+        fut = loop.create_future()
+        loop.call_at_ns(2 * S, fut.set_result, "ok")
+        await asyncio.wait_for(fut, timeout=3600)  # done at 2 s; the 1 h timeout is cancelled
+        await asyncio.Event().wait()
+
+    with pytest.raises(SimulationStalled) as caught:
+        run(main())
+    assert str(caught.value).startswith(f"simulation stalled at t_ns={2 * S}:")
 
 
 # --- horizon at the loop level -----------------------------------------------------------
@@ -569,6 +594,22 @@ def test_loop_horizon_with_next_event_far_away_parks_clock_at_end(
     vloop.call_at_ns(10 * S, lambda: None)
     vloop.run_forever()
     assert vloop.now_ns() == 3 * S
+
+
+def test_delivery_handler_calling_stop_stops_before_next_delivery(
+    vloop: VirtualTimeLoop,
+) -> None:
+    seen: list[tuple[int, str]] = []
+
+    def on_kill_switch(message: str) -> None:
+        seen.append((vloop.now_ns(), message))
+        vloop.stop()
+
+    vloop.deliver_at(1, on_kill_switch, "stop here")
+    vloop.deliver_at(2, lambda m: seen.append((vloop.now_ns(), m)), "after stop")
+    vloop.run_forever()  # must return, like asyncio's stop(), not drain on and stall
+    assert seen == [(1, "stop here")]
+    assert vloop.now_ns() == 1
 
 
 # --- failures in delivery handlers ---------------------------------------------------------
@@ -750,7 +791,7 @@ def test_call_at_ns_in_past_runs_at_now() -> None:
 
 
 def test_deliveries_counter_counts_deliveries_not_timers() -> None:
-    async def main() -> Any:
+    async def main() -> VirtualTimeLoop:
         loop = _loop()
         for i in range(25):
             loop.deliver_at(i, lambda _: None, i)
@@ -759,6 +800,7 @@ def test_deliveries_counter_counts_deliveries_not_timers() -> None:
         return loop
 
     loop = run(main())
+    assert loop is not None
     assert loop.deliveries == 25
 
 
@@ -771,7 +813,9 @@ def test_wait_for_many_completions_keeps_heap_compact() -> None:
             await asyncio.wait_for(fut, timeout=3600)
         return len(loop._events), loop.now_ns()
 
-    pending, now = run(main())
+    result = run(main())
+    assert result is not None
+    pending, now = result
     assert now == 0
     assert pending <= 600  # 5000 cancelled 1-hour timeouts must not pile up
 
