@@ -58,7 +58,10 @@ class LiveLoop(_LiveBase):  # type: ignore[valid-type,misc]
     def call_at_ns(
         self, t_ns: int, callback: Callable[..., object], *args: Any
     ) -> asyncio.TimerHandle:
-        return self.call_later(max(0, t_ns - time.time_ns()) / _NS_PER_S, callback, *args)
+        timer: asyncio.TimerHandle = self.call_later(
+            max(0, t_ns - time.time_ns()) / _NS_PER_S, callback, *args
+        )
+        return timer
 
     def deliver_at(self, t_ns: int, handler: Callable[[Any], object], message: Any) -> None:
         self.call_at_ns(t_ns, handler, message)

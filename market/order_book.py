@@ -343,8 +343,9 @@ class OrderBook:
             if limit_key is not None and key < limit_key:
                 break
             for o in opposite.levels[key * sign].orders:
-                if o[5] and o[1] != participant:
-                    total += o[5]
+                leaves: int = o[5]
+                if leaves and o[1] != participant:
+                    total += leaves
                     if total >= needed:
                         return total
         return total

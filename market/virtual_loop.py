@@ -102,7 +102,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         """Like `call_at`, at an exact integer time."""
         if t_ns < self._now_ns:
             t_ns = self._now_ns
-        self._check_closed()
+        self._check_closed()  # type: ignore[attr-defined]
         timer = events.TimerHandle(
             (t_ns - self._origin_ns) / _NS_PER_S, callback, args, self, context
         )
