@@ -132,16 +132,17 @@ def test_submit_order_id_reused_after_cancel_accepted(book: OrderBook) -> None:
     assert book.resting(1) == (1, "a", BUY, 99, 4, 0)
 
 
-def test_submit_same_order_id_other_participant_accepted(book: OrderBook) -> None:
-    # messages.NewOrder: order_id is "chosen by the participant, unique among ITS live
-    # orders at a venue", so two firms may both have an order 1 live at once.
+def test_submit_same_order_id_other_participant_rejected_duplicate(book: OrderBook) -> None:
+    # messages.NewOrder: order ids are unique in the whole simulation (one allocator), so
+    # a live id sent again is a duplicate whoever sends it.
     rest(book, "a", 1, BUY, 10, 100)
+    before = state(book)
 
     reports = book.submit(order("b", 1, SELL, 10, 105), T)
 
-    assert [r.exec_type for r in reports] == [NEW], reports
-    assert book.depth(SELL) == ((105, 10),)
-    assert book.depth(BUY) == ((100, 10),)
+    assert [(r.exec_type, r.reason, r.participant) for r in reports] == [
+        (REJECTED, RejectReason.DUPLICATE_ORDER_ID, "b")]
+    assert state(book) == before
 
 
 # --- price-time priority ----------------------------------------------------------------
@@ -899,6 +900,33 @@ def test_submit_duplicate_id_crossing_rejected_without_trading(book: OrderBook) 
 
     assert [(r.exec_type, r.reason) for r in reports] == [
         (REJECTED, RejectReason.DUPLICATE_ORDER_ID)]
+    assert state(book) == before
+
+
+@pytest.mark.parametrize("order_id", [None, "1", 1.0, True, [1], (1,)])
+def test_submit_non_int_order_id_rejected_invalid_order_id(book: OrderBook, order_id: Any) -> None:
+    rest(book, "a", 1, SELL, 10, 101)
+    before = state(book)
+
+    reports = book.submit(NewOrder(T, "b", order_id, BUY, 5, 101), T)
+
+    assert [(r.exec_type, r.reason) for r in reports] == [(REJECTED, RejectReason.INVALID_ORDER_ID)]
+    assert state(book) == before
+
+
+@pytest.mark.parametrize("order_id", [None, "1", 1.0, True, [1]])
+def test_cancel_and_replace_non_int_order_id_rejected_unknown_order(
+    book: OrderBook, order_id: Any
+) -> None:
+    rest(book, "a", 1, SELL, 10, 101)
+    before = state(book)
+
+    canceled = book.cancel(CancelOrder(T, "a", order_id), T)
+    replaced = book.replace(ReplaceOrder(T, "a", order_id, 5, 101), T)
+
+    assert [(type(r), r.reason, r.request) for r in canceled + replaced] == [
+        (CancelRejected, RejectReason.UNKNOWN_ORDER, "cancel"),
+        (CancelRejected, RejectReason.UNKNOWN_ORDER, "replace")]
     assert state(book) == before
 
 
