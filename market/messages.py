@@ -36,6 +36,7 @@ __all__ = [
     "BookUpdate",
     "L1Snapshot",
     "L2Snapshot",
+    "NBBO",
     "Message",
     "MESSAGE_TYPES",
 ]
@@ -191,6 +192,30 @@ class BookUpdate(NamedTuple):
     changes: tuple[tuple[Side, int, int], ...]
 
 
+class NBBO(NamedTuple):
+    """The national best bid and offer as a consolidated feed computed it at `t_ns`."""
+
+    t_ns: int
+    bid_price: int | None  # ticks; None when no venue bids
+    bid_quantity: int  # summed over the venues at bid_price
+    ask_price: int | None
+    ask_quantity: int
+    bid_venues: tuple[str, ...]  # venues at bid_price, sorted by name
+    ask_venues: tuple[str, ...]
+
+    @property
+    def is_crossed(self) -> bool:
+        """Best bid above best ask (across venues; no single book is ever crossed)."""
+        bid, ask = self.bid_price, self.ask_price
+        return bid is not None and ask is not None and bid > ask
+
+    @property
+    def is_locked(self) -> bool:
+        """Best bid equal to best ask."""
+        bid = self.bid_price
+        return bid is not None and bid == self.ask_price
+
+
 class L1Snapshot(NamedTuple):
     t_ns: int
     venue: str
@@ -218,6 +243,7 @@ Message = Union[
     BookUpdate,
     L1Snapshot,
     L2Snapshot,
+    NBBO,
 ]
 
 MESSAGE_TYPES: dict[str, type] = {
@@ -233,5 +259,6 @@ MESSAGE_TYPES: dict[str, type] = {
         BookUpdate,
         L1Snapshot,
         L2Snapshot,
+        NBBO,
     )
 }
