@@ -22,6 +22,7 @@ __all__ = [
     "Side",
     "OrderType",
     "TimeInForce",
+    "Peg",
     "ExecType",
     "Liquidity",
     "RejectReason",
@@ -32,6 +33,9 @@ __all__ = [
     "ExecutionReport",
     "CancelRejected",
     "MessageRejected",
+    "QuoteRequest",
+    "Quote",
+    "AcceptQuote",
     "TradePrint",
     "BookUpdate",
     "L1Snapshot",
@@ -54,6 +58,14 @@ class Side(enum.Enum):
 class OrderType(enum.Enum):
     LIMIT = "limit"
     MARKET = "market"
+
+
+class Peg(enum.Enum):
+    """What a pegged (dark) order's price follows, from the NBBO at crossing time."""
+
+    MIDPOINT = "midpoint"
+    NEAR = "near"  # own side's touch: the bid for a buy
+    FAR = "far"  # opposite touch: the ask for a buy
 
 
 class TimeInForce(enum.Enum):
@@ -92,6 +104,13 @@ class RejectReason(enum.Enum):
     QUANTITY_NOT_ABOVE_FILLED = "quantity_not_above_filled"  # replace to <= filled
     UNKNOWN_MESSAGE = "unknown_message"
     UNKNOWN_PARTICIPANT = "unknown_participant"
+    UNSUPPORTED = "unsupported"  # a field this venue does not take (a peg at a lit book)
+    INVALID_MIN_QUANTITY = "invalid_min_quantity"
+    NO_REFERENCE_PRICE = "no_reference_price"  # a pegged order while the NBBO is one-sided
+    UNKNOWN_QUOTE = "unknown_quote"
+    QUOTE_EXPIRED = "quote_expired"
+    QUOTE_MISMATCH = "quote_mismatch"  # accept at a price or size the quote did not offer
+    LAST_LOOK = "last_look"  # the dealer rejected after its hold: the price moved against it
 
 
 class CancelReason(enum.Enum):
@@ -104,15 +123,20 @@ class CancelReason(enum.Enum):
 
 
 class NewOrder(NamedTuple):
+    """A new order. `min_quantity` and `peg` are for dark pools (FIX MinQty, PegPriceType);
+    a lit book rejects them as UNSUPPORTED. A pegged order's `price`, if given, is a limit."""
+
     t_ns: int
     participant: str
     order_id: int  # unique in the simulation: agents take ids from the simulation's allocator
     side: Side
     quantity: int
-    price: int | None  # ticks; None for a market order
+    price: int | None  # ticks; None for a market order (or a pegged order without a limit)
     order_type: OrderType = OrderType.LIMIT
     time_in_force: TimeInForce = TimeInForce.DAY
     post_only: bool = False
+    min_quantity: int = 0  # smallest execution accepted; 0 = any
+    peg: Peg | None = None
 
 
 class CancelOrder(NamedTuple):
@@ -129,6 +153,28 @@ class ReplaceOrder(NamedTuple):
     order_id: int
     quantity: int
     price: int
+
+
+class QuoteRequest(NamedTuple):
+    """An RFQ: ask a dealer for a two-sided (or one-sided) price for `quantity`."""
+
+    t_ns: int
+    participant: str
+    request_id: int  # unique in the simulation (the order id allocator serves)
+    side: Side | None  # None asks for both sides
+    quantity: int
+
+
+class AcceptQuote(NamedTuple):
+    """Trade on a dealer's quote: becomes an order `order_id` filled or rejected."""
+
+    t_ns: int
+    participant: str
+    order_id: int
+    quote_id: int
+    side: Side  # BUY lifts the quote's ask, SELL hits its bid
+    quantity: int
+    price: int  # must equal the quote's price for that side and size
 
 
 # --- events: venue -> participant or subscribers -----------------------------------------
@@ -173,6 +219,20 @@ class MessageRejected(NamedTuple):
     message_type: str
     reason: RejectReason
     text: str
+
+
+class Quote(NamedTuple):
+    """A dealer's prices: streamed to subscribers (participant "", request_id 0) or sent
+    to one requester in answer to an RFQ. Tiers are (quantity, bid, ask), smallest first;
+    a price is None where the dealer does not quote that side."""
+
+    t_ns: int
+    venue: str
+    participant: str
+    quote_id: int
+    request_id: int
+    tiers: tuple[tuple[int, int | None, int | None], ...]
+    expires_ns: int  # valid until (inclusive), venue time
 
 
 class TradePrint(NamedTuple):
@@ -236,9 +296,12 @@ Message = Union[
     NewOrder,
     CancelOrder,
     ReplaceOrder,
+    QuoteRequest,
+    AcceptQuote,
     ExecutionReport,
     CancelRejected,
     MessageRejected,
+    Quote,
     TradePrint,
     BookUpdate,
     L1Snapshot,
@@ -252,9 +315,12 @@ MESSAGE_TYPES: dict[str, type] = {
         NewOrder,
         CancelOrder,
         ReplaceOrder,
+        QuoteRequest,
+        AcceptQuote,
         ExecutionReport,
         CancelRejected,
         MessageRejected,
+        Quote,
         TradePrint,
         BookUpdate,
         L1Snapshot,

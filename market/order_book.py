@@ -139,10 +139,12 @@ class OrderBook:
 
     def submit(self, order: NewOrder, t_ns: int) -> list[ExecutionReport]:
         """Validate, acknowledge, match, then rest or cancel the remainder."""
-        _, participant, order_id, side, quantity, price, order_type, tif, post_only = order
+        (_, participant, order_id, side, quantity, price, order_type, tif, post_only,
+         min_quantity, peg) = order
         # One combined test for the common valid order; the slow path names the reason.
         if (
             type(quantity) is not int or quantity <= 0 or quantity % self.lot_size
+            or min_quantity or peg is not None
             or type(order_id) is not int or order_id in self._orders
             or (tif is not DAY and (post_only or (tif is not IOC and tif is not FOK)))
             or (
@@ -301,6 +303,8 @@ class OrderBook:
         return None
 
     def _reject_reason(self, order: NewOrder) -> RejectReason:
+        if order.min_quantity or order.peg is not None:
+            return RejectReason.UNSUPPORTED
         if order.side not in _SIDES:
             return RejectReason.INVALID_SIDE
         order_type = order.order_type

@@ -1186,3 +1186,16 @@ def test_track_levels_rejects_and_unfilled_ioc_record_nothing() -> None:
     assert touched_by(book, lambda: book.submit(order("b", 5, BUY, 5, 100, tif=IOC), T)) == set()
     assert touched_by(book, lambda: book.cancel(CancelOrder(T, "b", 1), T)) == set()
     assert touched_by(book, lambda: book.replace(ReplaceOrder(T, "a", 1, 0, 101), T)) == set()
+
+
+def test_submit_dark_fields_at_lit_book_rejected_unsupported() -> None:
+    from market.messages import Peg
+
+    book = OrderBook("LIT", tick_size=1, lot_size=1)
+    pegged = NewOrder(0, "A", 1, Side.BUY, 10, None, peg=Peg.MIDPOINT)
+    with_min = NewOrder(0, "A", 2, Side.BUY, 10, 100, min_quantity=5)
+    for order in (pegged, with_min):
+        (report,) = book.submit(order, 1)
+        assert report.exec_type is ExecType.REJECTED
+        assert report.reason is RejectReason.UNSUPPORTED
+    assert len(book) == 0
