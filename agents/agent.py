@@ -3,10 +3,12 @@
 An agent is attached to a simulation (`attach`), connects to venues (`connect`), and then
 lives through three kinds of hook:
 - `run()`: its own timeline, a coroutine (wake up, decide, `await self.sleep(...)`);
-- `on_execution_report`, `on_cancel_rejected`, `on_message_rejected`: replies from venues;
+- `on_execution_report`, `on_cancel_rejected`, `on_message_rejected`, `on_quote`: replies
+  from venues;
 - `on_market_data`: public market data (`L1Snapshot`, `L2Snapshot`, `BookUpdate`,
   `TradePrint`) from the venues it subscribed to.
-It acts only through messages: `submit_order`, `cancel_order`, `replace_order` go out
+It acts only through messages: `submit_order`, `cancel_order`, `replace_order`,
+`request_quote`, `accept_quote` go out
 through the latency links of its sessions. It never reads a venue's book or another
 agent's state.
 
@@ -25,6 +27,7 @@ import numpy as np
 from market.clock import Clock
 from market.link import Latency
 from market.messages import (
+    AcceptQuote,
     CancelOrder,
     CancelRejected,
     ExecType,
@@ -32,6 +35,9 @@ from market.messages import (
     MessageRejected,
     NewOrder,
     OrderType,
+    Peg,
+    Quote,
+    QuoteRequest,
     ReplaceOrder,
     Side,
     TimeInForce,
@@ -126,6 +132,9 @@ class Agent:
     def on_message_rejected(self, message: MessageRejected) -> None:
         pass
 
+    def on_quote(self, quote: Quote) -> None:
+        """A dealer's answer to this agent's RFQ (streamed quotes arrive as market data)."""
+
     def on_market_data(self, message: Any) -> None:
         pass
 
@@ -147,23 +156,47 @@ class Agent:
         order_type: OrderType = _LIMIT,
         time_in_force: TimeInForce = _DAY,
         post_only: bool = False,
+        min_quantity: int = 0,
+        peg: Peg | None = None,
     ) -> int:
         """Send a new order; returns its order id."""
         assert self._context is not None, f"agent {self.name!r} is not attached"
-        session = self._sessions.get(venue)
-        if session is None:
-            raise ValueError(f"agent {self.name!r} is not connected to venue {venue!r}")
+        session = self._session(venue)
         order_id = self._context.order_ids.next()
         self.live_orders[order_id] = venue
-        session.send(NewOrder(self.clock.now_ns(), self.name, order_id, side,
-                                            quantity, price, order_type, time_in_force,
-                                            post_only))
+        session.send(NewOrder(self.clock.now_ns(), self.name, order_id, side, quantity, price,
+                              order_type, time_in_force, post_only, min_quantity, peg))
         return order_id
 
     def cancel_order(self, order_id: int) -> None:
         venue = self.live_orders.get(order_id)
         if venue is not None:
             self._sessions[venue].send(CancelOrder(self.clock.now_ns(), self.name, order_id))
+
+    def request_quote(self, venue: str, side: Side | None, quantity: int) -> int:
+        """Send an RFQ to a dealer venue; returns the request id (its answer is a `Quote`
+        to `on_quote` carrying that request id)."""
+        assert self._context is not None, f"agent {self.name!r} is not attached"
+        session = self._session(venue)
+        request_id = self._context.order_ids.next()
+        session.send(QuoteRequest(self.clock.now_ns(), self.name, request_id, side, quantity))
+        return request_id
+
+    def accept_quote(self, venue: str, quote_id: int, side: Side, quantity: int, price: int) -> int:
+        """Trade on a dealer's quote; returns the order id its execution report will carry."""
+        assert self._context is not None, f"agent {self.name!r} is not attached"
+        session = self._session(venue)
+        order_id = self._context.order_ids.next()
+        self.live_orders[order_id] = venue
+        session.send(AcceptQuote(self.clock.now_ns(), self.name, order_id, quote_id, side,
+                                 quantity, price))
+        return order_id
+
+    def _session(self, venue: str) -> Any:
+        session = self._sessions.get(venue)
+        if session is None:
+            raise ValueError(f"agent {self.name!r} is not connected to venue {venue!r}")
+        return session
 
     def replace_order(self, order_id: int, quantity: int, price: int) -> None:
         venue = self.live_orders.get(order_id)
@@ -191,5 +224,7 @@ class Agent:
             self.on_execution_report(message)
         elif type(message) is CancelRejected:
             self.on_cancel_rejected(message)
+        elif type(message) is Quote:
+            self.on_quote(message)
         else:
             self.on_message_rejected(message)
