@@ -7,10 +7,12 @@ Workload: start from 2,000 resting orders, then 1,000,000 operations:
 - 30% cancels of a random live order;
 - 20% market orders of 1-10 lots, side at random.
 
-Two books run the same stream: the full `market.order_book.OrderBook` (validation,
-execution reports, fees, L1 kept current) and a bare dict+deque+heap book that does none
-of that, as the yardstick. The harness's own cost (drawing, picking a live id) is the same
-for both. The last line is `ops_per_s N` for the full book.
+Three books run the same stream: the full `market.order_book.OrderBook` (validation,
+execution reports, fees, L1 kept current) in its compiled form and as the pure-Python
+reference (`PythonOrderBook`), and a bare dict+deque+heap book that does none of that, as
+the yardstick. The harness's own cost (drawing, building a `NewOrder` per operation,
+picking a live id) is printed too: it is paid by every book. The last line is
+`ops_per_s N` for the full book as `OrderBook` resolves (compiled when built).
 
     python bench/book.py [--operations N] [--seed S] [--profile]
 """
@@ -26,7 +28,7 @@ from collections import deque
 import numpy as np
 
 from market.messages import CancelOrder, NewOrder, OrderType, Side, TimeInForce
-from market.order_book import OrderBook
+from market.order_book import COMPILED, OrderBook, PythonOrderBook
 
 LOT = 100
 MID = 100_000
@@ -125,8 +127,32 @@ def run_bare(workload: list[tuple[int, int, int, int, float]]) -> float:
     return time.perf_counter() - start
 
 
-def run_full(workload: list[tuple[int, int, int, int, float]]) -> tuple[float, int, OrderBook]:
-    book = OrderBook("bench", tick_size=1, lot_size=LOT, maker_fee=-2, taker_fee=3)
+class NullBook:
+    """Answers like a book and does nothing: measures the harness alone."""
+
+    best_bid = MID - 1
+    best_ask = MID + 1
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def submit(self, order: object, t_ns: int) -> list[object]:
+        return []
+
+    def cancel(self, cancel: object, t_ns: int) -> list[object]:
+        return []
+
+    def __contains__(self, order_id: int) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return 0
+
+
+def run_full(
+    workload: list[tuple[int, int, int, int, float]], book_class: type = OrderBook
+) -> tuple[float, int, OrderBook]:
+    book = book_class("bench", tick_size=1, lot_size=LOT, maker_fee=-2, taker_fee=3)
     live: list[int] = []
     next_id = 0
     reports = 0
@@ -191,18 +217,22 @@ def main() -> None:
         from pyinstrument import Profiler
 
         with Profiler() as profiler:
-            run_full(workload)
+            run_full(workload, PythonOrderBook)
         profiler.print()
         return
     bare = run_bare(workload)
+    harness, _, _ = run_full(workload, NullBook)
+    python, _, _ = run_full(workload, PythonOrderBook)
     full, reports, book = run_full(workload)
     ops = args.operations
-    print(f"operations            {ops}")
-    print(f"bare_book_ops_per_s   {ops / bare:,.0f}")
-    print(f"full_book_ops_per_s   {ops / full:,.0f}")
-    print(f"execution_reports     {reports} ({reports / full:,.0f}/s)")
-    print(f"resting_orders_end    {len(book)}  best {book.best_bid}/{book.best_ask}")
-    print(f"full_vs_bare          {bare / full:.2f}x")
+    print(f"operations                 {ops}")
+    print(f"harness_alone_ns_per_op    {harness / ops * 1e9:.0f}")
+    print(f"bare_book_ops_per_s        {ops / bare:,.0f}")
+    print(f"python_book_ops_per_s      {ops / python:,.0f}")
+    print(f"full_book_ops_per_s        {ops / full:,.0f}  ({'compiled' if COMPILED else 'python: not compiled'})")
+    print(f"execution_reports          {reports} ({reports / full:,.0f}/s)")
+    print(f"resting_orders_end         {len(book)}  best {book.best_bid}/{book.best_ask}")
+    print(f"full_vs_bare               {bare / full:.2f}x")
     print(f"ops_per_s {ops / full:.0f}")
 
 

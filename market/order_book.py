@@ -23,7 +23,13 @@ memmove, and an L2 view is a slice. A cancel is O(1): the order is marked dead (
 and skipped when it reaches the front of its queue; a queue compacts when dead entries
 outnumber live ones.
 
-Known limits. One instrument per book; no hidden or iceberg orders; no auction phase.
+Known limits. One instrument per book; no hidden or iceberg orders; no auction phase;
+prices and quantities at most 2**62.
+
+Two implementations. This module is the reference (`PythonOrderBook`);
+`market/_order_book.pyx` is its compiled twin, about twice as fast, and `OrderBook` is the
+twin whenever the install built it (`COMPILED`). The tests run against both and check that
+they emit identical reports on random command streams.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from market.messages import (
     TimeInForce,
 )
 
-__all__ = ["OrderBook", "RestingOrder"]
+__all__ = ["OrderBook", "PythonOrderBook", "COMPILED", "RestingOrder", "MAX_VALUE"]
 
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
@@ -58,6 +64,7 @@ DAY, IOC, FOK = TimeInForce.DAY, TimeInForce.IOC, TimeInForce.FOK
 NEW, PARTIAL_FILL, FILL = ExecType.NEW, ExecType.PARTIAL_FILL, ExecType.FILL
 CANCELED, REPLACED, REJECTED = ExecType.CANCELED, ExecType.REPLACED, ExecType.REJECTED
 MAKER, TAKER = Liquidity.MAKER, Liquidity.TAKER
+MAX_VALUE = 1 << 62  # largest price or quantity: the compiled book keeps them in 64 bits
 _SIDES = (BUY, SELL)
 _ORDER_TYPES = (LIMIT, MARKET)
 _TIMES_IN_FORCE = (DAY, IOC, FOK)
@@ -106,8 +113,10 @@ class _BookSide:
         return keys[-1] * self.sign if keys else None
 
 
-class OrderBook:
-    """Price-time priority matching for one instrument at one venue (see module docstring)."""
+class PythonOrderBook:
+    """Price-time priority matching for one instrument at one venue (see module docstring).
+
+    The reference implementation; `OrderBook` is the compiled twin when it was built."""
 
     def __init__(
         self,
@@ -143,12 +152,12 @@ class OrderBook:
          min_quantity, peg) = order
         # One combined test for the common valid order; the slow path names the reason.
         if (
-            type(quantity) is not int or quantity <= 0 or quantity % self.lot_size
+            type(quantity) is not int or not 0 < quantity <= MAX_VALUE or quantity % self.lot_size
             or min_quantity or peg is not None
             or type(order_id) is not int or order_id in self._orders
             or (tif is not DAY and (post_only or (tif is not IOC and tif is not FOK)))
             or (
-                (type(price) is not int or price <= 0 or price % self.tick_size)
+                (type(price) is not int or not 0 < price <= MAX_VALUE or price % self.tick_size)
                 if order_type is LIMIT
                 else (order_type is not MARKET or price is not None or post_only)
             )
@@ -292,11 +301,11 @@ class OrderBook:
     # --- internals --------------------------------------------------------------------
 
     def _validate_quantity_and_price(self, quantity: Any, price: Any) -> RejectReason | None:
-        if type(quantity) is not int or quantity <= 0:
+        if type(quantity) is not int or not 0 < quantity <= MAX_VALUE:
             return RejectReason.INVALID_QUANTITY
         if quantity % self.lot_size:
             return RejectReason.NOT_LOT_MULTIPLE
-        if type(price) is not int or price <= 0:
+        if type(price) is not int or not 0 < price <= MAX_VALUE:
             return RejectReason.INVALID_PRICE
         if price % self.tick_size:
             return RejectReason.OFF_TICK
@@ -314,7 +323,7 @@ class OrderBook:
                 return reason
         elif order_type is MARKET:
             quantity = order.quantity
-            if type(quantity) is not int or quantity <= 0:
+            if type(quantity) is not int or not 0 < quantity <= MAX_VALUE:
                 return RejectReason.INVALID_QUANTITY
             if quantity % self.lot_size:
                 return RejectReason.NOT_LOT_MULTIPLE
@@ -493,3 +502,16 @@ class OrderBook:
                 self.best_ask = best
         else:
             del keys[bisect_left(keys, key)]
+
+
+# The compiled twin (market/_order_book.pyx) follows this module line for line and is
+# tested against it; it is used wherever the install could build it.
+OrderBook: type[PythonOrderBook]
+try:
+    from market._order_book import OrderBook as _CompiledOrderBook  # type: ignore[import-not-found]
+except ImportError:  # no C compiler at install time: the reference serves, same behaviour
+    OrderBook = PythonOrderBook
+    COMPILED = False
+else:
+    OrderBook = _CompiledOrderBook
+    COMPILED = True

@@ -28,7 +28,21 @@ from market.messages import (
     Side,
     TimeInForce,
 )
-from market.order_book import OrderBook
+from market.order_book import COMPILED, OrderBook, PythonOrderBook
+
+
+# Every test here runs against both implementations: the reference and its compiled twin.
+IMPLEMENTATIONS = [PythonOrderBook] + ([OrderBook] if COMPILED else [])
+
+
+@pytest.fixture(scope="module", autouse=True, params=IMPLEMENTATIONS,
+                ids=lambda cls: "compiled" if cls is not PythonOrderBook else "python")
+def _implementation(request: pytest.FixtureRequest) -> Any:
+    global OrderBook
+    saved = OrderBook
+    OrderBook = request.param
+    yield
+    OrderBook = saved
 
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET

@@ -23,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import given
 from hypothesis import strategies as st
@@ -41,7 +42,21 @@ from market.messages import (
     Side,
     TimeInForce,
 )
-from market.order_book import OrderBook
+from market.order_book import COMPILED, OrderBook, PythonOrderBook
+
+
+# Every test here runs against both implementations: the reference and its compiled twin.
+IMPLEMENTATIONS = [PythonOrderBook] + ([OrderBook] if COMPILED else [])
+
+
+@pytest.fixture(scope="module", autouse=True, params=IMPLEMENTATIONS,
+                ids=lambda cls: "compiled" if cls is not PythonOrderBook else "python")
+def _implementation(request: pytest.FixtureRequest) -> Any:
+    global OrderBook
+    saved = OrderBook
+    OrderBook = request.param
+    yield
+    OrderBook = saved
 
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
