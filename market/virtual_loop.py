@@ -68,6 +68,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._cancelled_timers = 0
         self.horizon_reached = False
         self.deliveries = 0  # message deliveries run so far
+        self.wakeups = 0  # asyncio timers that came due (sleeps, call_at) so far
 
     # --- the clock ------------------------------------------------------------------
 
@@ -172,6 +173,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
                     self._now_ns = t_ns
                     message._scheduled = False
                     ready.append(message)
+                    self.wakeups += 1
                     return
                 self._now_ns = t_ns
                 delivered += 1
