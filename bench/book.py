@@ -19,6 +19,8 @@ picking a live id) is printed too: it is paid by every book. The last line is
 
 from __future__ import annotations
 
+import _path  # noqa: F401  (first: keeps bench/market.py from shadowing `market`)
+
 import argparse
 import gc
 import heapq

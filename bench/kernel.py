@@ -30,6 +30,8 @@ loop.
 
 from __future__ import annotations
 
+import _path  # noqa: F401  (first: keeps bench/market.py from shadowing `market`)
+
 import argparse
 import asyncio
 import gc
