@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/book.py
 	$(BIN)/python bench/kernel.py
+	$(BIN)/python bench/market.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

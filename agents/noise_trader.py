@@ -5,20 +5,37 @@ Arrivals are Poisson (rate per second). Each arrival is a market order (probabil
 limit order on a random side, priced `k` ticks behind the opposite touch (k geometric with
 mean `mean_offset_ticks`, so most orders join or sit just behind the best). Sizes are 1 to
 `max_lots` lots. With nothing on the book it quotes around `reference_price`.
+
+Dark. With `dark_venues` and probability `dark_fraction`, a limit arrival instead rests a
+midpoint-pegged DAY order of the same side and size (no limit price; `min_quantity` =
+`dark_min_lots` lots, 0 = any) at one of the dark venues, chosen uniformly. It stays until
+it fills or the usual cancel flow picks it (a cancel arrival takes any live order, lit or
+dark). So a dark pool's liquidity is what such agents rest there. The extra uniforms are
+drawn only when `dark_fraction` > 0: a lit-only trader's stream is unchanged.
+
+The touch. Where the agent holds a venue's own top of book (`L1Snapshot`, or the
+`L2Snapshot` sent on subscribing) it prices off that venue's touch; otherwise off the
+latest `NBBO` it received from a consolidated feed subscription (prices only; the venues
+at the touch do not matter to it). A noise trader can thus run with no venue market data
+at all, one NBBO per change instead of every venue's full stream: the cheap fan-out for a
+large population. A direct quote takes precedence over the NBBO (it is never slower).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agents.agent import Agent
-from market.messages import L1Snapshot, L2Snapshot, OrderType, Side
+from market.messages import NBBO, L1Snapshot, L2Snapshot, OrderType, Peg, Side
 from market.rng import BlockDraws
 
 __all__ = ["NoiseTrader"]
 
 _BUY, _SELL = Side.BUY, Side.SELL
 _MARKET = OrderType.MARKET
+_MIDPOINT = Peg.MIDPOINT
+_NO_TOUCH: tuple[int | None, int | None] = (None, None)
 
 
 class NoiseTrader(Agent):
@@ -35,6 +52,9 @@ class NoiseTrader(Agent):
         lot_size: int = 100,
         tick_size: int = 1,
         reference_price: int = 10_000,
+        dark_venues: Sequence[str] = (),
+        dark_fraction: float = 0.0,
+        dark_min_lots: int = 0,
     ) -> None:
         super().__init__(name)
         if rate <= 0:
@@ -43,6 +63,20 @@ class NoiseTrader(Agent):
             raise ValueError(f"{name}: market_fraction + cancel_fraction must be in [0, 1]")
         if not venues:
             raise ValueError(f"{name}: needs at least one venue")
+        if isinstance(dark_venues, str):
+            raise ValueError(f"{name}.dark_venues was {dark_venues!r}, expected a list of names")
+        both = [v for v in dark_venues if v in venues]
+        if both:
+            raise ValueError(f"{name}.dark_venues {both!r} are also in venues")
+        if (isinstance(dark_fraction, bool) or not isinstance(dark_fraction, (int, float))
+                or not 0.0 <= dark_fraction <= 1.0):
+            raise ValueError(f"{name}.dark_fraction was {dark_fraction!r}, expected in [0, 1]")
+        if dark_fraction > 0.0 and not dark_venues:
+            raise ValueError(f"{name}.dark_fraction was {dark_fraction!r} but dark_venues is "
+                             "empty")
+        if type(dark_min_lots) is not int or not 0 <= dark_min_lots <= max_lots:
+            raise ValueError(f"{name}.dark_min_lots was {dark_min_lots!r}, expected an int in "
+                             f"[0, max_lots={max_lots}]")
         self.venues = list(venues)
         self.rate = rate
         self.market_fraction = market_fraction
@@ -52,7 +86,12 @@ class NoiseTrader(Agent):
         self.lot_size = lot_size
         self.tick_size = tick_size
         self.reference_price = reference_price
+        self.dark_venues = list(dark_venues)
+        self.dark_fraction = float(dark_fraction)
+        self.dark_min_lots = dark_min_lots
         self._touch: dict[str, tuple[int | None, int | None]] = {}
+        self._nbbo_touch = _NO_TOUCH
+        self.dark_orders = 0  # dark orders sent (diagnostics and tests)
 
     async def run(self) -> None:
         rng = self.rng
@@ -61,6 +100,7 @@ class NoiseTrader(Agent):
         p = 1.0 / (1.0 + self.mean_offset_ticks)
         offsets = BlockDraws(lambda n: rng.geometric(p, n) - 1, 1024)
         lots = BlockDraws(lambda n: rng.integers(1, self.max_lots + 1, n), 1024)
+        dark = self.dark_venues if self.dark_fraction > 0.0 else []
         while True:
             await self.sleep(gaps.next())
             u = uniforms.next()
@@ -75,7 +115,13 @@ class NoiseTrader(Agent):
             if u < self.cancel_fraction + self.market_fraction:
                 self.submit_order(venue, side, quantity, order_type=_MARKET)
                 continue
-            bid, ask = self._touch.get(venue, (None, None))
+            if dark and uniforms.next() < self.dark_fraction:
+                pool = dark[0] if len(dark) == 1 else dark[int(uniforms.next() * len(dark))]
+                self.dark_orders += 1
+                self.submit_order(pool, side, quantity, None, peg=_MIDPOINT,
+                                  min_quantity=self.dark_min_lots * self.lot_size)
+                continue
+            bid, ask = self._touch.get(venue, self._nbbo_touch)
             tick = self.tick_size
             offset = (offsets.next() + 1) * tick
             if side is _BUY:
@@ -88,9 +134,12 @@ class NoiseTrader(Agent):
             self.submit_order(venue, side, quantity, price)
 
     def on_market_data(self, message: Any) -> None:
-        if type(message) is L1Snapshot:
+        cls = type(message)
+        if cls is NBBO:
+            self._nbbo_touch = (message.bid_price, message.ask_price)
+        elif cls is L1Snapshot:
             self._touch[message.venue] = (message.bid_price, message.ask_price)
-        elif type(message) is L2Snapshot:
+        elif cls is L2Snapshot:
             self._touch[message.venue] = (
                 message.bids[0][0] if message.bids else None,
                 message.asks[0][0] if message.asks else None,
