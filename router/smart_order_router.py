@@ -1,0 +1,307 @@
+"""The smart order router: an agent that works one parent order across venues and learns.
+
+Each slice (every `slice_interval_ns` from the parent's start):
+1. the previous slices whose children are done and whose markout horizon has passed are
+   scored per venue (`router.reward`) and fed back to the allocator (`update`), with the
+   context seen at decision time and the censoring flag for dark pools;
+2. children still working from earlier slices are canceled (stale posts and dark orders
+   are re-routed, not left behind);
+3. the schedule says how much should be done by the end of this slice; the rest, minus
+   what is still working, is the slice quantity;
+4. the allocator splits it over the venues the policy allows (`choose`), and the tactic of
+   each venue's kind places the children (`router.tactics`): take or post at a lit venue,
+   a midpoint peg with a minimum quantity at a dark pool, an RFQ at a dealer.
+
+Every child passes `ExecutionPolicy.check` just before it is sent; a child the policy
+forbids is never sent (counted in `policy_refusals`). `kill()` is the kill switch: nothing
+more is sent and every working child is canceled at once.
+
+The router sees only public market data from the venues it is connected to (their L1/L2
+and trade prints: its NBBO is the best of those) and its own execution reports.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.agent import Agent
+from market.features import FeatureTracker
+from market.messages import (
+    ExecType,
+    ExecutionReport,
+    L1Snapshot,
+    L2Snapshot,
+    Quote,
+    Side,
+    TradePrint,
+)
+from router.allocators.base import Allocator, VenueFeedback
+from router.parent_order import ParentOrder
+from router.reward import FillCost, venue_reward
+from router.schedules.base import Schedule
+from router.tactics import Child, VenueKind, VenueProfile, accept_dealer_quote, place_child
+
+__all__ = ["SmartOrderRouter", "SliceRecord"]
+
+_NS = 1_000_000_000
+_DONE = (ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED)
+
+
+@dataclass
+class SliceRecord:
+    """One slice: when, what was allocated where, and what came of it."""
+
+    index: int
+    t_ns: int
+    quantity: int
+    decision_mid: float | None
+    context: tuple[float, ...] | None
+    allocation: dict[str, int] = field(default_factory=dict)
+    costs: dict[str, FillCost] = field(default_factory=dict)
+    children: list[int] = field(default_factory=list)
+    rewards: dict[str, float] = field(default_factory=dict)
+    evaluated: bool = False
+
+
+class SmartOrderRouter(Agent):
+    def __init__(
+        self,
+        name: str,
+        parent: ParentOrder,
+        schedule: Schedule,
+        allocator: Allocator,
+        venues: Sequence[VenueProfile],
+        *,
+        slice_interval_ns: int = _NS,
+        markout_ns: int = _NS,
+        cost_scale_bps: float = 20.0,
+        feature_venue: str | None = None,
+        volatility_window_ns: int = 30 * _NS,
+        flow_window_ns: int = 10 * _NS,
+    ) -> None:
+        super().__init__(name)
+        if slice_interval_ns <= 0:
+            raise ValueError(f"{name}: slice_interval_ns was {slice_interval_ns}, expected > 0")
+        if markout_ns < 0:
+            raise ValueError(f"{name}: markout_ns was {markout_ns}, expected >= 0")
+        self.parent = parent
+        self.schedule = schedule
+        self.allocator = allocator
+        self.profiles = {v.name: v for v in venues}
+        if len(self.profiles) != len(venues):
+            raise ValueError(f"{name}: venue names repeat")
+        self.slice_interval_ns = slice_interval_ns
+        self.markout_ns = markout_ns
+        self.cost_scale_bps = cost_scale_bps
+        lit = [v.name for v in venues if v.kind is VenueKind.LIT]
+        self.feature_venue = feature_venue or (lit[0] if lit else None)
+        self._features = (
+            FeatureTracker(self.feature_venue, volatility_window_ns=volatility_window_ns,
+                           flow_window_ns=flow_window_ns)
+            if self.feature_venue is not None else None
+        )
+        self.filled = 0
+        self.notional = 0
+        self.fees_paid = 0
+        self.killed = False
+        self.policy_refusals = 0
+        self.market_volume = 0  # shares printed at the venues it watches since the start
+        self.children: dict[int, Child] = {}
+        self.slices: list[SliceRecord] = []
+        self._pending: deque[SliceRecord] = deque()
+        self._touch: dict[str, tuple[int | None, int | None]] = {}
+        self._rfq: dict[int, tuple[SliceRecord, str, int]] = {}  # request id -> slice, venue, shares
+        self._started = False
+
+    # --- what the router knows -----------------------------------------------------------
+
+    @property
+    def working(self) -> int:
+        """Shares in children not yet done (including those being canceled)."""
+        return sum(c.leaves for c in self.children.values() if not c.done)
+
+    @property
+    def remaining(self) -> int:
+        return self.parent.quantity - self.filled
+
+    def nbbo(self) -> tuple[int | None, int | None]:
+        bids = [b for b, _ in self._touch.values() if b is not None]
+        asks = [a for _, a in self._touch.values() if a is not None]
+        return (max(bids) if bids else None, min(asks) if asks else None)
+
+    def mid(self) -> float | None:
+        bid, ask = self.nbbo()
+        return (bid + ask) / 2 if bid is not None and ask is not None else None
+
+    def touch(self, venue: str) -> tuple[int | None, int | None]:
+        return self._touch.get(venue, (None, None))
+
+    def context(self) -> tuple[float, ...] | None:
+        return self._features.features(self.now_ns()) if self._features is not None else None
+
+    # --- the timeline ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        parent = self.parent
+        delay = parent.start_ns - self.now_ns()
+        if delay > 0:
+            await self.sleep(delay / _NS)
+        self._started = True
+        index = 0
+        while not self.killed and self.now_ns() < parent.end_ns and self.remaining > 0:
+            self._evaluate_due()
+            self._cancel_working()
+            self._route_slice(index)
+            index += 1
+            await self.sleep(self.slice_interval_ns / _NS)
+        self._cancel_working()
+        # Let the last slices' cancels come back and their markouts pass, then score them.
+        await self.sleep(self.markout_ns / _NS + self.slice_interval_ns / _NS)
+        self._evaluate_due(final=True)
+
+    def kill(self) -> None:
+        """The kill switch: send nothing more, cancel every working child now."""
+        self.killed = True
+        self._cancel_working()
+
+    def _route_slice(self, index: int) -> None:
+        now = self.now_ns()
+        parent = self.parent
+        horizon = min(now + self.slice_interval_ns, parent.end_ns)
+        target = min(parent.quantity, self.schedule.target_filled(horizon))
+        want = min(target - self.filled - self.working, self.remaining - self.working)
+        record = SliceRecord(index, now, max(0, want), self.mid(), self.context())
+        self.slices.append(record)
+        self._pending.append(record)
+        if want <= 0:
+            return
+        allowed = [name for name in self.profiles if parent.policy.allows_venue(name)]
+        if not allowed:
+            return
+        allocation = self.allocator.choose(want, allowed, record.context)
+        budget = want
+        for venue, shares in allocation.items():
+            profile = self.profiles.get(venue)
+            if profile is None or not parent.policy.allows_venue(venue) or shares <= 0:
+                continue
+            shares = parent.policy.cap_quantity(min(shares, budget), self.filled, self.working,
+                                                self.market_volume, profile.lot_size)
+            if shares <= 0:
+                continue
+            if place_child(self, record, profile, shares):
+                budget -= shares
+                record.allocation[venue] = record.allocation.get(venue, 0) + shares
+
+    def _cancel_working(self) -> None:
+        for child in self.children.values():
+            if not child.done and not child.cancel_sent and child.cancelable:
+                child.cancel_sent = True
+                self.cancel_order(child.order_id)
+
+    # --- what comes back ---------------------------------------------------------------
+
+    def on_execution_report(self, report: ExecutionReport) -> None:
+        child = self.children.get(report.order_id)
+        if child is None:
+            return
+        if report.last_quantity:
+            child.filled += report.last_quantity
+            self.filled += report.last_quantity
+            self.notional += report.last_quantity * report.last_price
+            self.fees_paid += report.fee
+            child.slice.costs[child.venue].add_fill(report.last_quantity, report.last_price,
+                                                     report.fee)
+        child.leaves = report.leaves_quantity
+        if report.exec_type in _DONE:
+            child.done = True
+            child.leaves = 0
+
+    def on_quote(self, quote: Quote) -> None:
+        pending = self._rfq.pop(quote.request_id, None)
+        if pending is None:
+            return
+        record, venue, shares = pending
+        accept_dealer_quote(self, record, self.profiles[venue], shares, quote)
+
+    def on_market_data(self, message: Any) -> None:
+        kind = type(message)
+        if kind is L1Snapshot:
+            self._touch[message.venue] = (message.bid_price, message.ask_price)
+            if self._features is not None and message.venue == self.feature_venue:
+                self._features.on_l1_snapshot(message)
+        elif kind is L2Snapshot:
+            self._touch[message.venue] = (message.bids[0][0] if message.bids else None,
+                                          message.asks[0][0] if message.asks else None)
+        elif kind is TradePrint:
+            if self._started:
+                self.market_volume += message.quantity
+                self.schedule.update_volume(message.t_ns, message.quantity)
+            if self._features is not None and message.venue == self.feature_venue:
+                self._features.on_trade_print(message)
+
+    # --- learning ------------------------------------------------------------------------
+
+    def _evaluate_due(self, final: bool = False) -> None:
+        now = self.now_ns()
+        while self._pending:
+            record = self._pending[0]
+            due = record.t_ns + self.slice_interval_ns + self.markout_ns
+            children_done = all(self.children[c].done for c in record.children)
+            if not final and (now < due or not children_done):
+                break
+            self._pending.popleft()
+            self._score(record)
+
+    def _score(self, record: SliceRecord) -> None:
+        markout_mid = self.mid()
+        feedback = []
+        for venue, cost in record.costs.items():
+            reward = venue_reward(cost, markout_mid, self.cost_scale_bps)
+            record.rewards[venue] = reward
+            censored = (self.profiles[venue].kind is VenueKind.DARK and cost.sent > 0
+                        and cost.filled >= cost.sent)
+            feedback.append(VenueFeedback(venue, cost.sent, cost.filled, reward, censored,
+                                          record.context))
+        record.evaluated = True
+        if feedback:
+            self.allocator.update(feedback)
+
+    # --- used by the tactics -------------------------------------------------------------
+
+    def register_child(self, record: SliceRecord, child: Child, *, count_sent: bool = True) -> None:
+        self.children[child.order_id] = child
+        record.children.append(child.order_id)
+        cost = record.costs.get(child.venue)
+        if cost is None:
+            cost = record.costs[child.venue] = FillCost(self.parent.side, record.decision_mid or 0.0)
+        if count_sent:
+            cost.sent += child.quantity
+
+    def register_rfq(self, request_id: int, record: SliceRecord, venue: str, shares: int) -> None:
+        self._rfq[request_id] = (record, venue, shares)
+        cost = record.costs.get(venue)
+        if cost is None:
+            cost = record.costs[venue] = FillCost(self.parent.side, record.decision_mid or 0.0)
+        cost.sent += shares  # what was asked for: no quote or a last-look reject fills 0
+
+    def policy_check(self, venue: str, quantity: int, price: int | None) -> bool:
+        """True when the policy lets this child go; counts refusals."""
+        violation = self.parent.policy.check(
+            venue=venue, side=self.parent.side, quantity=quantity, price=price, mid=self.mid(),
+            filled=self.filled, working=self.working, market_volume=self.market_volume,
+            killed=self.killed)
+        if violation is not None:
+            self.policy_refusals += 1
+            return False
+        return True
+
+    @property
+    def average_price(self) -> float | None:
+        return self.notional / self.filled if self.filled else None
+
+    @property
+    def side(self) -> Side:
+        return self.parent.side

@@ -1,0 +1,172 @@
+"""router.smart_order_router on the small whole market: it works a parent order to
+completion across lit, dark and dealer venues, never sends a child the execution policy
+forbids (checked from the event log, i.e. from what the venues actually received), and its
+kill switch leaves no working child."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+import pytest
+
+from market.messages import Side
+from router.allocators.base import Allocation, Allocator, VenueFeedback
+from router.execution_policy import ExecutionPolicy
+from router.parent_order import ParentOrder
+from router.schedules.twap import TWAP
+from router.smart_order_router import SmartOrderRouter
+from router.tactics import VenueKind, VenueProfile
+from router.tca import analyze
+from scenarios.market import (
+    DealerClientConfig,
+    InformedConfig,
+    Market,
+    MarketConfig,
+    MarketMakerConfig,
+    NoiseConfig,
+    build_market,
+)
+from scenarios.simulation import Simulation
+from market.link import Latency
+
+S = 1_000_000_000
+MS = 1_000_000
+SMALL = MarketConfig(
+    noise=NoiseConfig(count=30, rate=1.0, dark_fraction=0.2),
+    informed=InformedConfig(count=5, rate=0.5),
+    market_makers=MarketMakerConfig(count=2),
+    dealer_clients=DealerClientConfig(count=3, rate=0.5),
+)
+
+
+class EqualSplit(Allocator):
+    """A plug-in allocator written against the public interface only: equal lots per venue."""
+
+    def __init__(self, venues: Sequence[str], rng: Any, lot: int = 100) -> None:
+        super().__init__(venues, rng)
+        self.lot = lot
+        self.updates: list[VenueFeedback] = []
+
+    def choose(self, quantity: int, venues: Sequence[str] | None = None,
+               context: Sequence[float] | None = None) -> Allocation:
+        names = list(venues or self.venues)
+        lots = quantity // self.lot
+        share, extra = divmod(lots, len(names))
+        return {name: (share + (i < extra)) * self.lot for i, name in enumerate(names)}
+
+    def update(self, feedback: Sequence[VenueFeedback]) -> None:
+        self.updates.extend(feedback)
+
+
+def profiles(market: Market) -> list[VenueProfile]:
+    venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
+              for v in market.config.lit_venues]
+    venues.append(VenueProfile(market.dark_pool.name, VenueKind.DARK, 1, 100))
+    venues.append(VenueProfile(market.dealer.name, VenueKind.DEALER, 1, 100))
+    return venues
+
+
+def run_with_router(
+    parent: ParentOrder, *, seconds: int = 40, urgency_note: str = "",
+    after_setup: Callable[[Simulation, SmartOrderRouter], None] | None = None,
+) -> tuple[SmartOrderRouter, list[dict[str, Any]], Market]:
+    sim = Simulation("router-test", seed=9, end_ns=seconds * S, keep_log_lines=True)
+    held: dict[str, Any] = {}
+
+    def setup(s: Simulation) -> None:
+        market = build_market(s, SMALL)
+        venues = profiles(market)
+        allocator = EqualSplit([v.name for v in venues], s.rng_streams.stream("allocator"))
+        router = SmartOrderRouter("SOR", parent, TWAP(parent.quantity, parent.start_ns, parent.end_ns),
+                                  allocator, venues, slice_interval_ns=S, markout_ns=S)
+        s.add_agent(router)
+        for name, venue in market.venues.items():
+            router.connect(venue, Latency(100_000))
+        held.update(router=router, market=market)
+        if after_setup is not None:
+            after_setup(s, router)
+
+    sim.run(setup)
+    lines = sim.event_log.lines
+    assert lines is not None
+    held["all_events"] = [orjson.loads(line) for line in lines[1:-1]]
+    events = [e for e in held["all_events"] if '"SOR"' in orjson.dumps(e).decode()]
+    LAST_RUN.clear()
+    LAST_RUN.update(held)
+    return held["router"], events, held["market"]
+
+
+LAST_RUN: dict[str, Any] = {}
+
+
+def test_router_twap_parent_fills_across_venue_kinds_without_overfill() -> None:
+    parent = ParentOrder(1, Side.BUY, 20_000, start_ns=2 * S, end_ns=30 * S, urgency=0.7)
+    router, events, _ = run_with_router(parent)
+    assert router.filled <= parent.quantity
+    assert router.filled >= 0.9 * parent.quantity, router.filled
+    sent_to = {e["at"] for e in events if e["event"] == "in"}
+    assert {"LIT1", "LIT2", "LIT3", "DARK1", "SDP1"} <= sent_to
+    filled_at = {e["at"] for e in events if e["type"] == "ExecutionReport" and e["msg"]["last_quantity"]}
+    assert len(filled_at) >= 3, filled_at
+    # The allocator heard back per venue, with rewards in [0, 1].
+    updates = router.allocator.updates  # type: ignore[attr-defined]
+    assert updates and all(0.0 <= f.reward <= 1.0 for f in updates)
+    # Filled shares in the reports add up to what the router counted.
+    fills = sum(e["msg"]["last_quantity"] for e in events
+                if e["event"] == "out" and e["type"] == "ExecutionReport")
+    assert fills == router.filled
+    # TCA from the event log alone agrees with the router's own books.
+    tca = analyze(LAST_RUN["all_events"], "SOR", side="buy", quantity=parent.quantity,
+                  start_ns=parent.start_ns, end_ns=parent.end_ns)
+    assert tca.filled == router.filled
+    assert tca.average_price == pytest.approx(router.average_price)
+    assert tca.fees == router.fees_paid
+    assert tca.arrival_mid is not None and tca.implementation_shortfall_bps is not None
+    assert sum(v["sent"] for v in tca.venues.values()) >= router.filled
+
+
+@pytest.mark.parametrize("policy", [
+    ExecutionPolicy(venues=("LIT1", "DARK1"), max_child_size=300),
+    ExecutionPolicy(max_participation=0.1, participation_allowance=200),
+    ExecutionPolicy(collar_ticks=150, venues=("LIT1", "LIT2", "LIT3", "SDP1")),
+])
+def test_router_never_sends_a_child_the_policy_forbids(policy: ExecutionPolicy) -> None:
+    parent = ParentOrder(2, Side.SELL, 15_000, start_ns=2 * S, end_ns=30 * S, urgency=0.7,
+                         policy=policy)
+    router, events, _ = run_with_router(parent)
+    children = [e for e in events if e["event"] == "in" and e["type"] in ("NewOrder", "AcceptQuote", "QuoteRequest")]
+    assert children, "the router sent nothing"
+    for child in children:
+        message = child["msg"]
+        if policy.venues is not None:
+            assert child["at"] in policy.venues, child
+        if policy.max_child_size is not None:
+            assert message["quantity"] <= policy.max_child_size, child
+        if policy.collar_ticks is not None and child["type"] != "QuoteRequest":
+            assert message["price"] is not None, child
+    if policy.max_participation is not None:
+        # Filled never ran ahead of the rate times the volume the router had seen.
+        assert router.filled <= policy.max_participation * router.market_volume + policy.participation_allowance + 1_000
+    assert router.filled <= parent.quantity
+
+
+def test_router_kill_switch_leaves_no_working_child() -> None:
+    parent = ParentOrder(3, Side.BUY, 50_000, start_ns=1 * S, end_ns=30 * S, urgency=0.2)
+    killed_at: list[int] = []
+
+    def after_setup(sim: Simulation, router: SmartOrderRouter) -> None:
+        def kill(_: object) -> None:
+            killed_at.append(sim.clock.now_ns())
+            router.kill()
+        sim.clock.call_at_ns(10 * S + 500 * MS, kill, None)
+
+    router, events, _ = run_with_router(parent, after_setup=after_setup)
+    assert killed_at
+    sent_after = [e for e in events if e["event"] == "in" and e["type"] in ("NewOrder", "AcceptQuote", "QuoteRequest")
+                  and e["msg"]["t_ns"] > killed_at[0]]
+    assert sent_after == []
+    assert router.working == 0
+    assert all(child.done for child in router.children.values())
+    assert router.filled < parent.quantity
