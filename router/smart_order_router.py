@@ -10,7 +10,9 @@ Each slice (every `slice_interval_ns` from the parent's start):
    what is still working, is the slice quantity;
 4. the allocator splits it over the venues the policy allows (`choose`), and the tactic of
    each venue's kind places the children (`router.tactics`): take or post at a lit venue,
-   a midpoint peg with a minimum quantity at a dark pool, an RFQ at a dealer.
+   a midpoint peg with a minimum quantity at a dark pool, an RFQ at a dealer. In the last
+   `cleanup_ns` of the horizon the allocator is bypassed: what is left is split over the
+   lit venues and taken, so the parent completes (clean-up slices are not fed back).
 
 Every child passes `ExecutionPolicy.check` just before it is sent; a child the policy
 forbids is never sent (counted in `policy_refusals`). `kill()` is the kill switch: nothing
@@ -23,7 +25,7 @@ and trade prints: its NBBO is the best of those) and its own execution reports.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +66,7 @@ class SliceRecord:
     children: list[int] = field(default_factory=list)
     rewards: dict[str, float] = field(default_factory=dict)
     evaluated: bool = False
+    cleanup: bool = False  # allocated by the clean-up rule, not by the allocator
 
 
 class SmartOrderRouter(Agent):
@@ -78,6 +81,7 @@ class SmartOrderRouter(Agent):
         slice_interval_ns: int = _NS,
         markout_ns: int = _NS,
         cost_scale_bps: float = 20.0,
+        cleanup_ns: int = 0,
         feature_venue: str | None = None,
         volatility_window_ns: int = 30 * _NS,
         flow_window_ns: int = 10 * _NS,
@@ -96,6 +100,8 @@ class SmartOrderRouter(Agent):
         self.slice_interval_ns = slice_interval_ns
         self.markout_ns = markout_ns
         self.cost_scale_bps = cost_scale_bps
+        self.cleanup_ns = cleanup_ns
+        self.force_take = False  # set during clean-up: lit children take liquidity
         lit = [v.name for v in venues if v.kind is VenueKind.LIT]
         self.feature_venue = feature_venue or (lit[0] if lit else None)
         self._features = (
@@ -115,6 +121,7 @@ class SmartOrderRouter(Agent):
         self._touch: dict[str, tuple[int | None, int | None]] = {}
         self._rfq: dict[int, tuple[SliceRecord, str, int]] = {}  # request id -> slice, venue, shares
         self._started = False
+        self._observe_displayed = getattr(allocator, "observe_displayed", None)
 
     # --- what the router knows -----------------------------------------------------------
 
@@ -181,7 +188,16 @@ class SmartOrderRouter(Agent):
         allowed = [name for name in self.profiles if parent.policy.allows_venue(name)]
         if not allowed:
             return
-        allocation = self.allocator.choose(want, allowed, record.context)
+        lit = [name for name in allowed if self.profiles[name].kind is VenueKind.LIT]
+        if lit and now >= parent.end_ns - self.cleanup_ns:
+            # Clean-up: what is left goes to the lit venues, taking, so the parent completes.
+            self.force_take = True
+            record.cleanup = True
+            share, extra = divmod(want // self.profiles[lit[0]].lot_size, len(lit))
+            allocation: Mapping[str, int] = {name: (share + (i < extra)) * self.profiles[name].lot_size
+                          for i, name in enumerate(lit)}
+        else:
+            allocation = self.allocator.choose(want, allowed, record.context)
         budget = want
         for venue, shares in allocation.items():
             profile = self.profiles.get(venue)
@@ -230,6 +246,9 @@ class SmartOrderRouter(Agent):
         kind = type(message)
         if kind is L1Snapshot:
             self._touch[message.venue] = (message.bid_price, message.ask_price)
+            if self._observe_displayed is not None:  # pro-rata allocators size by display
+                self._observe_displayed(message.venue, message.ask_quantity
+                                        if self.parent.side is Side.BUY else message.bid_quantity)
             if self._features is not None and message.venue == self.feature_venue:
                 self._features.on_l1_snapshot(message)
         elif kind is L2Snapshot:
@@ -266,7 +285,7 @@ class SmartOrderRouter(Agent):
             feedback.append(VenueFeedback(venue, cost.sent, cost.filled, reward, censored,
                                           record.context))
         record.evaluated = True
-        if feedback:
+        if feedback and not record.cleanup:
             self.allocator.update(feedback)
 
     # --- used by the tactics -------------------------------------------------------------

@@ -88,7 +88,7 @@ def _round_up(price: int, tick: int) -> int:
 def _place_lit(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfile,
                shares: int) -> bool:
     side = router.parent.side
-    take = router.parent.urgency >= 0.5
+    take = router.parent.urgency >= 0.5 or router.force_take
     bid, ask = router.touch(venue.name)
     nbbo_bid, nbbo_ask = router.nbbo()
     # Take: pin at the far touch (the ask for a buy); post: join the near touch. A venue

@@ -21,6 +21,7 @@ from market.errors import SorsimError
 from router.allocators.base import Allocator
 from router.allocators.censored_dark import CensoredDarkAllocator
 from router.allocators.change_detection import CusumUCB
+from router.allocators.dark_first import DarkFirst
 from router.allocators.discounted_ucb import DiscountedUCB
 from router.allocators.epsilon_greedy import EpsilonGreedy
 from router.allocators.exp3 import EXP3
@@ -50,6 +51,7 @@ ALLOCATORS: dict[str, type[Allocator]] = {
     "cusum-ucb": CusumUCB,
     "lin-ucb": LinUCB,
     "censored-dark": CensoredDarkAllocator,
+    "dark-first": DarkFirst,
 }
 
 

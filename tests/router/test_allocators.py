@@ -411,7 +411,8 @@ def test_split_pro_rata_any_weights_sums_exactly_within_one_share(
 
 # --- registry ----------------------------------------------------------------------------
 
-PARAMS: dict[str, dict[str, object]] = {"fixed-weights": {"weights": {"V0": 1.0}}}
+PARAMS: dict[str, dict[str, object]] = {"fixed-weights": {"weights": {"V0": 1.0}},
+                                      "dark-first": {"dark": ["V0"], "lot_size": 1}}
 
 
 @pytest.mark.parametrize("key", sorted(ALLOCATORS))

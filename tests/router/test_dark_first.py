@@ -1,0 +1,53 @@
+"""router.allocators.dark_first: lots go to the pools likely to fill them, the rest to lit;
+a pool that stops filling loses its flow."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from router.allocators.base import VenueFeedback
+from router.allocators.dark_first import DarkFirst
+
+VENUES = ["LIT1", "LIT2", "DARK1", "DARK2"]
+
+
+def make(**kwargs: object) -> DarkFirst:
+    return DarkFirst(VENUES, np.random.default_rng(0), dark=["DARK1", "DARK2"], lot_size=100,
+                     **kwargs)  # type: ignore[arg-type]
+
+
+def test_dark_first_allocation_sums_to_quantity_in_lots() -> None:
+    allocator = make()
+    allocation = allocator.choose(2_350)
+    assert sum(allocation.values()) == 2_350
+    assert all(v > 0 for v in allocation.values())
+
+
+def test_dark_first_deep_pool_gets_flow_dry_pool_loses_it() -> None:
+    allocator = make(discount=0.8, bonus=0.0, cutoff_samples=0.0, min_fill_probability=0.5)
+    for _ in range(30):  # DARK1 fills all it is sent (censored), DARK2 never fills
+        allocation = allocator.choose(1_000)
+        allocator.update([
+            VenueFeedback(v, allocation.get(v, 0), allocation.get(v, 0) if v == "DARK1" else 0,
+                          0.0, v == "DARK1")
+            for v in ("DARK1", "DARK2") if allocation.get(v, 0)
+        ])
+    allocation = allocator.choose(1_000)
+    assert allocation.get("DARK1", 0) >= 500
+    assert allocation.get("DARK2", 0) == 0
+    for _ in range(30):  # now DARK1 dries up
+        allocation = allocator.choose(1_000)
+        allocator.update([VenueFeedback(v, allocation[v], 0, 0.0, False)
+                          for v in ("DARK1", "DARK2") if allocation.get(v, 0)])
+    allocation = allocator.choose(1_000)
+    assert allocation.get("DARK1", 0) == 0
+    assert allocation.get("LIT1", 0) + allocation.get("LIT2", 0) == 1_000
+
+
+def test_dark_first_unknown_dark_venue_raises() -> None:
+    try:
+        DarkFirst(VENUES, np.random.default_rng(0), dark=["NOPE"])
+    except ValueError as error:
+        assert "NOPE" in str(error)
+    else:
+        raise AssertionError("expected a ValueError")
