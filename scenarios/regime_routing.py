@@ -60,6 +60,8 @@ ALLOCATOR_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "d-ucb": ("d-ucb", {"gamma": 0.9, "xi": 0.15}),
     "dark-first": ("dark-first", {"dark": ["DARK1", "DARK2"], "discount": 0.9}),
     "dark-first-stationary": ("dark-first", {"dark": ["DARK1", "DARK2"], "discount": 1.0}),
+    "dark-first-guarded": ("dark-first", {"dark": ["DARK1", "DARK2"], "discount": 0.9,
+                                          "max_cost_bps": 1.0, "cost_scale_bps": 20.0}),
 }
 STATIC = ("lit-only", "pro-rata", "fixed-dark-heavy", "fixed-even")
 

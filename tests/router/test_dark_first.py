@@ -51,3 +51,22 @@ def test_dark_first_unknown_dark_venue_raises() -> None:
         assert "NOPE" in str(error)
     else:
         raise AssertionError("expected a ValueError")
+
+
+def test_dark_first_guard_moves_flow_off_a_costly_pool_and_probes_it() -> None:
+    allocator = make(max_cost_bps=2.0, cost_scale_bps=20.0, probe_every=5, bonus=0.0,
+                     cutoff_samples=0.0, min_fill_probability=0.5)
+    # Both pools fill everything; DARK1's fills cost 8 bps (reward 0.6), DARK2's 0.
+    probes = 0
+    for step in range(40):
+        allocation = allocator.choose(1_000)
+        if step > 10 and allocation.get("DARK1", 0):
+            assert allocation["DARK1"] == 100  # only ever a one-lot probe once guarded
+            probes += 1
+        allocator.update([
+            VenueFeedback(v, q, q, 0.6 if v == "DARK1" else 1.0, True)
+            for v, q in allocation.items() if v.startswith("DARK") and q
+        ])
+    assert allocator.cost_bps("DARK1") is not None and allocator.cost_bps("DARK1") > 2.0  # type: ignore[operator]
+    assert allocator.cost_bps("DARK2") == 0.0
+    assert probes >= 3
