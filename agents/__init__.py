@@ -1,12 +1,16 @@
 """The agent API (`Agent`) and the built-in population: noise traders, informed traders
-and Avellaneda–Stoikov market makers. Built-ins use exactly the hooks a plug-in gets.
+Avellaneda–Stoikov market makers and latency arbitrageurs. Built-ins use exactly the hooks a plug-in gets.
 
 Imports only `market`.
 """
 
 from agents.agent import Agent, AgentContext, OrderIds
 from agents.informed_trader import InformedTrader
+from agents.latency_arbitrageur import LatencyArbitrageur
 from agents.market_maker import MarketMaker
 from agents.noise_trader import NoiseTrader
 
-__all__ = ["Agent", "AgentContext", "InformedTrader", "MarketMaker", "NoiseTrader", "OrderIds"]
+__all__ = [
+    "Agent", "AgentContext", "InformedTrader", "LatencyArbitrageur", "MarketMaker", "NoiseTrader",
+    "OrderIds",
+]

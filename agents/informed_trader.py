@@ -8,7 +8,9 @@ simulation's shared `fundamental.value_at` -- and never sees it clean: every loo
 own Gaussian observation noise, N(0, noise_ticks^2), drawn from the agent's own random
 stream (so adding another informed trader changes no one else's draws).
 
-The decision. At Poisson wake-ups (`rate` per second) it estimates the value and compares
+The decision. At Poisson wake-ups (`rate` per second; `burst_rate` instead right after a
+wake-up that sent an order, so that it keeps at a mispricing while there is one, and its
+activity clusters when information arrives) it estimates the value and compares
 it with the best quotes it knows from public market data only: per-venue `L1Snapshot`s
 (`L2Snapshot` on joining) of its lit venues, or, when it holds no direct quote, the `NBBO`
 of a consolidated feed it was subscribed to. Edges, in ticks:
@@ -17,7 +19,12 @@ of a consolidated feed it was subscribed to. Edges, in ticks:
 
 When the larger edge is above `threshold_ticks` it trades that side, for
 min(max_lots, floor(edge / threshold_ticks)) lots: one lot when the edge just clears the
-threshold, more as it grows, never more than `max_lots`.
+threshold, more as it grows, never more than `max_lots`. With `size_exponent` a > 0 that
+count is multiplied by z, a Zipf draw, P(z = n) ~ n^-(1 + a) for n >= 1 (then capped at
+`max_lots`): the order's size is then a heavy-tailed appetite as well as the size of the
+edge, as when funds of very different sizes share one signal, and a large order is not
+always a well-informed one; the limit price below still bounds how far any order walks the
+book.
 - Lit (the default): a marketable IOC limit at the venue with the best opposite quote,
   priced at the worst level that still leaves `threshold_ticks` of edge (estimate -
   threshold for a buy, rounded inward to the venue's tick), so it sweeps only levels worth
@@ -47,6 +54,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from agents.agent import Agent
 from market.messages import NBBO, L1Snapshot, L2Snapshot, OrderType, Peg, Side, TimeInForce
@@ -94,6 +103,8 @@ class InformedTrader(Agent):
         dark_min_lots: int = 1,
         dark_time_in_force: TimeInForce = TimeInForce.IOC,
         dark_ttl_s: float = 1.0,
+        size_exponent: float | None = None,
+        burst_rate: float | None = None,
     ) -> None:
         super().__init__(name)
         if not callable(observe):
@@ -124,6 +135,10 @@ class InformedTrader(Agent):
         if dark_fraction > 0.0 and not dark:
             raise ValueError(f"{name}.dark_fraction was {dark_fraction!r} but dark_venues is "
                              "empty")
+        if size_exponent is not None:
+            _positive(name, "size_exponent", size_exponent)
+        if burst_rate is not None:
+            _positive(name, "burst_rate", burst_rate)
         if dark_time_in_force not in (_IOC, _DAY):
             raise ValueError(f"{name}.dark_time_in_force was {dark_time_in_force!r}, expected "
                              "TimeInForce.IOC or TimeInForce.DAY")
@@ -140,11 +155,14 @@ class InformedTrader(Agent):
         self.dark_min_lots = dark_min_lots
         self.dark_time_in_force = dark_time_in_force
         self.dark_ttl_ns = max(1, round(dark_ttl_s * _NS_PER_S))
+        self.size_exponent = None if size_exponent is None else float(size_exponent)
+        self.burst_rate = self.rate if burst_rate is None else float(burst_rate)
         # venue -> (bid, ask) from its own L1/L2; lit venues only, kept in configured order.
         self._tops: dict[str, tuple[int | None, int | None]] = {}
         self._nbbo: NBBO | None = None
         self._normals: BlockDraws | None = None
         self._uniforms: BlockDraws | None = None
+        self._appetites: BlockDraws | None = None
         self.decisions = 0  # wake-ups that sent an order (diagnostics and tests)
 
     # --- the signal -------------------------------------------------------------------
@@ -164,9 +182,12 @@ class InformedTrader(Agent):
     async def run(self) -> None:
         rng = self.rng
         gaps = BlockDraws(lambda n: rng.exponential(1.0 / self.rate, n), 1024)
+        burst = self.rate / self.burst_rate  # scales a gap drawn at `rate` to `burst_rate`
+        sent = False
         while True:
-            await self.sleep(gaps.next())
-            self.decide(self.estimate(self.now_ns()))
+            gap = gaps.next()
+            await self.sleep(gap * burst if sent else gap)
+            sent = self.decide(self.estimate(self.now_ns()))
 
     def decide(self, estimate: float) -> bool:
         """One decision of `estimate` (ticks) against the known quotes; True when an order
@@ -192,7 +213,11 @@ class InformedTrader(Agent):
             side, edge, venue = _SELL, sell_edge, bid_venue
         if not edge > threshold:
             return False
-        lots = min(self.max_lots, int(edge // threshold))
+        if self.size_exponent is None:
+            lots = int(edge // threshold)
+        else:
+            lots = self._appetite() * int(edge // threshold)
+        lots = min(self.max_lots, lots)
         limit = estimate - threshold if side is _BUY else estimate + threshold
         if self.dark_venues and self._uniform() < self.dark_fraction:
             free = [v for v in self.dark_venues if v not in busy]
@@ -209,6 +234,15 @@ class InformedTrader(Agent):
             rng = self.rng
             self._uniforms = BlockDraws(lambda n: rng.random(n), 1024)
         value: float = self._uniforms.next()
+        return value
+
+    def _appetite(self) -> int:
+        if self._appetites is None:
+            rng, a = self.rng, 1.0 + (self.size_exponent or 1.0)
+            # Capped at max_lots already: the order is, and the cap keeps numbers small.
+            self._appetites = BlockDraws(
+                lambda n: np.minimum(rng.zipf(a, n), self.max_lots), 1024)
+        value: int = self._appetites.next()
         return value
 
     def _quotes(self) -> list[tuple[str, tuple[int | None, int | None]]]:

@@ -31,8 +31,19 @@ Quoting. One post-only DAY order per venue and side, `quote_lots` lots. It is re
 every `refresh_s` and after each of its fills: replaced in place when its price or size
 must change, canceled when its side is off, sent anew when it has gone. Of two quotes at a
 venue the one moving away from the other goes first, so a new quote never locks this
-agent's own old one. A quote is never priced through the other side of the market (bid
-below the best other ask and vice versa): the maker posts, it does not take.
+agent's own old one. A quote never locks or crosses the other side of the market at any of
+its venues (a bid stays below the best other ask over all its venues, and vice versa): the
+maker posts, it does not take, and it does not lock the consolidated market.
+
+Order flow. With `flow_skew` > 0 the agent also reads the lit venues' trade prints: F, the
+net aggressive flow (buyer-initiated shares - seller-initiated) over `flow_window_s`, moves
+the mid it quotes around by flow_skew * sign(F) * sqrt(|F| / lot_size) ticks, and a print
+that moves that shift by a quarter of the finest tick or more triggers a requote. Flow is
+informative (informed traders take), so quotes lean toward it, as a Glosten-Milgrom
+dealer's would; the square root keeps a large print from moving them in proportion (a
+concave Kyle's lambda). Prices only: the volatility estimate and the inventory skew still
+use the plain mid. The flow is timed by arrival, since prints from different venues arrive
+out of their own time order.
 
 Risk. Inventory limit: a side is not quoted when all of that side's quotes filling would
 take |inventory| beyond `max_inventory_lots` (worst case: every venue fills). Volatility
@@ -59,7 +70,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.agent import Agent
-from market.features import RealizedVolatility
+from market.features import RealizedVolatility, SignedTradeFlow
 from market.messages import (
     BookUpdate,
     CancelRejected,
@@ -67,6 +78,7 @@ from market.messages import (
     ExecutionReport,
     L2Snapshot,
     Side,
+    TradePrint,
 )
 
 __all__ = ["MarketMaker", "reservation_price", "optimal_spread", "round_outward"]
@@ -137,6 +149,8 @@ class MarketMaker(Agent):
         vol_action: str = "widen",
         widen_factor: float = 2.0,
         reference_price: int | None = None,
+        flow_skew: float = 0.0,
+        flow_window_s: float = 2.0,
     ) -> None:
         super().__init__(name)
         if type(tick_size) is not int or tick_size <= 0:
@@ -173,6 +187,10 @@ class MarketMaker(Agent):
             raise ValueError(f"{name}.vol_action was {vol_action!r}, expected one of "
                              f"{', '.join(_VOL_ACTIONS)}")
         _positive(name, "widen_factor", widen_factor)
+        _positive(name, "flow_window_s", flow_window_s)
+        if (isinstance(flow_skew, bool) or not isinstance(flow_skew, (int, float))
+                or not math.isfinite(flow_skew) or flow_skew < 0):
+            raise ValueError(f"{name}.flow_skew was {flow_skew!r}, expected a finite number >= 0")
         if widen_factor < 1.0:
             raise ValueError(f"{name}.widen_factor was {widen_factor!r}, expected >= 1")
         if reference_price is not None and (type(reference_price) is not int
@@ -197,6 +215,12 @@ class MarketMaker(Agent):
         self.vol_action = vol_action
         self.widen_factor = float(widen_factor)
         self.volatility = RealizedVolatility(max(1, round(volatility_window_s * _NS_PER_S)))
+        self.flow_skew = float(flow_skew)
+        self.flow = SignedTradeFlow(max(1, round(flow_window_s * _NS_PER_S)))
+        self._quoted_shift = 0.0  # the flow shift of the last requote
+        # A print requotes when the shift moved by a quarter of the finest tick since: a
+        # smaller move would seldom change a rounded quote (the refresh timer catches it).
+        self._requote_shift = min(ticks.values()) / 4
         self.mid: float | None = None if reference_price is None else float(reference_price)
         self.withdrawn = False  # quotes pulled for high volatility (diagnostics and tests)
         self.withdrawals = 0
@@ -233,6 +257,14 @@ class MarketMaker(Agent):
         return (bid if inventory_lots + worst <= limit else None,
                 ask if inventory_lots - worst >= -limit else None)
 
+    def _flow_shift(self, now_ns: int) -> float:
+        """flow_skew * sign(F) * sqrt(|F| / lot_size), ticks (see the module docstring)."""
+        flow = self.flow.value(now_ns)
+        if not flow:
+            return 0.0
+        shift = self.flow_skew * math.sqrt(abs(flow) / self.lot_size)
+        return shift if flow > 0 else -shift
+
     def tau_s(self, now_ns: int) -> float:
         if self.horizon_end_ns is None:
             return self.horizon_s
@@ -241,6 +273,13 @@ class MarketMaker(Agent):
     def market_mid(self) -> float | None:
         """Mid of the best bid and ask with someone else's quantity on them, over this
         agent's venues; None while either side is empty."""
+        best_bid, best_ask = self._best_others()
+        if best_bid is None or best_ask is None:
+            return None
+        return (best_bid + best_ask) / 2.0
+
+    def _best_others(self) -> tuple[int | None, int | None]:
+        """The best bid and ask with someone else's quantity on them over every venue."""
         best_bid: int | None = None
         best_ask: int | None = None
         for venue in self.venues:
@@ -249,9 +288,7 @@ class MarketMaker(Agent):
                 best_bid = bid
             if ask is not None and (best_ask is None or ask < best_ask):
                 best_ask = ask
-        if best_bid is None or best_ask is None:
-            return None
-        return (best_bid + best_ask) / 2.0
+        return best_bid, best_ask
 
     def _best_other(self, venue: str) -> tuple[int | None, int | None]:
         bids, asks = self._books[venue]
@@ -261,8 +298,23 @@ class MarketMaker(Agent):
             if o_venue == venue:
                 own = own_bids if side is _BUY else own_asks
                 own[price] = own.get(price, 0) + leaves
-        best_bid = max((p for p, q in bids.items() if q > own_bids.get(p, 0)), default=None)
-        best_ask = min((p for p, q in asks.items() if q > own_asks.get(p, 0)), default=None)
+        # Usually the top level holds someone else's quantity: one C-level max, no scan.
+        best_bid: int | None = None
+        if bids:
+            top = max(bids)
+            if bids[top] > own_bids.get(top, 0):
+                best_bid = top
+            else:
+                best_bid = max((p for p, q in bids.items() if q > own_bids.get(p, 0)),
+                               default=None)
+        best_ask: int | None = None
+        if asks:
+            top = min(asks)
+            if asks[top] > own_asks.get(top, 0):
+                best_ask = top
+            else:
+                best_ask = min((p for p, q in asks.items() if q > own_asks.get(p, 0)),
+                               default=None)
         return best_bid, best_ask
 
     # --- the timeline -----------------------------------------------------------------
@@ -278,9 +330,11 @@ class MarketMaker(Agent):
 
     def requote(self, now: int) -> None:
         """Bring every venue's quotes to what the policy wants now."""
-        mid = self.market_mid()
-        if mid is not None:
-            self.mid = mid
+        # The best other quotes over every venue: the mid, and a quote must not lock or
+        # cross any of them.
+        other_bid, other_ask = self._best_others()
+        if other_bid is not None and other_ask is not None:
+            self.mid = (other_bid + other_ask) / 2.0
         elif self.mid is None:
             return  # no market and no reference price yet: nothing to quote around
         sigma = self.volatility.value(now)
@@ -291,9 +345,12 @@ class MarketMaker(Agent):
             self.withdrawn = withdrawn
         inventory = self.position / self.lot_size
         tau = self.tau_s(now)
+        center = self.mid
+        if self.flow_skew:
+            self._quoted_shift = shift = self._flow_shift(now)
+            center += shift
         for venue, tick in self.venues.items():
-            bid, ask = self.quotes_for(self.mid, inventory, sigma, tau, tick)
-            other_bid, other_ask = self._best_other(venue)
+            bid, ask = self.quotes_for(center, inventory, sigma, tau, tick)
             if bid is not None and other_ask is not None and bid >= other_ask:
                 bid = other_ask - tick
                 bid = bid if bid >= tick else None
@@ -394,6 +451,13 @@ class MarketMaker(Agent):
                     levels[price] = quantity
                 else:
                     levels.pop(price, None)
+        elif cls is TradePrint:
+            if self.flow_skew and message.venue in self._books:
+                now = self.now_ns()
+                quantity = message.quantity
+                self.flow.add(now, quantity if message.aggressor_side is _BUY else -quantity)
+                if abs(self._flow_shift(now) - self._quoted_shift) >= self._requote_shift:
+                    self.requote(now)
         elif cls is L2Snapshot:
             if message.venue in self._books:
                 self._books[message.venue] = (dict(message.bids), dict(message.asks))

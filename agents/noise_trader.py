@@ -3,8 +3,14 @@
 Arrivals are Poisson (rate per second). Each arrival is a market order (probability
 `market_fraction`), a cancel of one of its own live orders (`cancel_fraction`), or else a
 limit order on a random side, priced `k` ticks behind the opposite touch (k geometric with
-mean `mean_offset_ticks`, so most orders join or sit just behind the best). Sizes are 1 to
-`max_lots` lots. With nothing on the book it quotes around `reference_price`.
+mean `mean_offset_ticks`, so most orders join or sit just behind the best). With nothing on
+the book it quotes around `reference_price`.
+
+Sizes. Uniform on 1 to `max_lots` lots by default. With `size_exponent` a > 0 they follow a
+power law instead, the discrete Zipf law P(lots = n) ~ n^-(1 + a) for n >= 1, capped at
+`max_lots` (the cap takes the tail's mass): most orders are a lot or two and a few are very
+large, as in real order flow (a ~ 1.5: a finite mean, an infinite variance before the cap).
+Either way one number per order, from the same block stream.
 
 Dark. With `dark_venues` and probability `dark_fraction`, a limit arrival instead rests a
 midpoint-pegged DAY order of the same side and size (no limit price; `min_quantity` =
@@ -25,6 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from agents.agent import Agent
 from market.messages import NBBO, L1Snapshot, L2Snapshot, OrderType, Peg, Side
@@ -55,6 +63,7 @@ class NoiseTrader(Agent):
         dark_venues: Sequence[str] = (),
         dark_fraction: float = 0.0,
         dark_min_lots: int = 0,
+        size_exponent: float | None = None,
     ) -> None:
         super().__init__(name)
         if rate <= 0:
@@ -77,6 +86,11 @@ class NoiseTrader(Agent):
         if type(dark_min_lots) is not int or not 0 <= dark_min_lots <= max_lots:
             raise ValueError(f"{name}.dark_min_lots was {dark_min_lots!r}, expected an int in "
                              f"[0, max_lots={max_lots}]")
+        if size_exponent is not None and (
+                isinstance(size_exponent, bool) or not isinstance(size_exponent, (int, float))
+                or not 0.0 < size_exponent < float("inf")):
+            raise ValueError(f"{name}.size_exponent was {size_exponent!r}, expected a finite "
+                             "number > 0 or None")
         self.venues = list(venues)
         self.rate = rate
         self.market_fraction = market_fraction
@@ -89,6 +103,7 @@ class NoiseTrader(Agent):
         self.dark_venues = list(dark_venues)
         self.dark_fraction = float(dark_fraction)
         self.dark_min_lots = dark_min_lots
+        self.size_exponent = None if size_exponent is None else float(size_exponent)
         self._touch: dict[str, tuple[int | None, int | None]] = {}
         self._nbbo_touch = _NO_TOUCH
         self.dark_orders = 0  # dark orders sent (diagnostics and tests)
@@ -99,7 +114,11 @@ class NoiseTrader(Agent):
         uniforms = BlockDraws(lambda n: rng.random(n), 1024)
         p = 1.0 / (1.0 + self.mean_offset_ticks)
         offsets = BlockDraws(lambda n: rng.geometric(p, n) - 1, 1024)
-        lots = BlockDraws(lambda n: rng.integers(1, self.max_lots + 1, n), 1024)
+        if self.size_exponent is None:
+            lots = BlockDraws(lambda n: rng.integers(1, self.max_lots + 1, n), 1024)
+        else:
+            a = 1.0 + self.size_exponent
+            lots = BlockDraws(lambda n: np.minimum(rng.zipf(a, n), self.max_lots), 1024)
         dark = self.dark_venues if self.dark_fraction > 0.0 else []
         while True:
             await self.sleep(gaps.next())

@@ -10,7 +10,8 @@ Wiring, and why it is shaped this way. Market-data fan-out is the cost driver: a
 a lit venue is delivered once per subscriber. So
 - per-venue data (every `BookUpdate`, `L1Snapshot`, `TradePrint`) goes only to the few that
   need depth or speed: the market makers (depth, for their mid without their own quotes),
-  the informed traders (each venue's touch, ahead of the feed) and the consolidated feed;
+  the informed traders (each venue's touch, ahead of the feed, price changes only: see
+  `TopOfBookFeed`) and the consolidated feed;
 - the consolidated feed (`market.consolidated_feed.ConsolidatedFeed`) builds the NBBO from
   every lit venue; the dark pool prices off it and the dealer quotes off it;
 - the noise traders — the crowd — see only the NBBO: by default through a *conflated*
@@ -19,6 +20,24 @@ a lit venue is delivered once per subscriber. So
   `noise.market_data="nbbo"` one NBBO per change straight from the feed.
 - Dealer clients (`DealerClient`) ask the SDP for a one-sided price (RFQ) and accept it at
   once: the SDP's flow. (No built-in agent takes dealer quotes yet.)
+
+The default population, and why (measured by `bench/realism.py`, guarded by
+`tests/scenarios/test_realism.py`). The goal is a market with the stylized facts of a real
+one: a price that is close to a martingale, fat-tailed returns, clustered volatility, a
+spread and depth that recover within seconds of a large order, concave impact.
+- The fundamental is a random walk with jumps (no mean reversion: a reverting value that
+  the price follows with a lag gives returns momentum) whose volatility is stochastic
+  (`VolatilityRegime`: log-volatility a sum of a 2-minute and a 30-minute OU component,
+  jumps more frequent when it is high): fat tails and volatility clustering come from here.
+- Informed traders bring it into the price promptly: frequent looks (2 a second, 20 a
+  second right after a look that traded), a small observation noise and threshold, and
+  sizes that are the edge (in thresholds) times a heavy-tailed appetite (capped at 50
+  lots), each sweep bounded by its limit price.
+- Noise traders' sizes follow a power law (Zipf, tail exponent 1.5, capped at 50 lots), so
+  order sizes span two decades, as real ones do, and impact can be measured across them.
+- Market makers lean their quotes toward recent net aggressive flow (square root of it),
+  as a dealer who learns from order flow does; quotes then move after informed trades, not
+  only when a queue empties, and a large print moves them less than in proportion.
 
 Latency. Each agent has one base one-way latency, drawn uniformly from its population's
 range with that population's own random stream (`latency/<population>`), so no global
@@ -34,8 +53,10 @@ fees are ticks per share (negative = rebate). Rates are per second; times ns.
 
 Known limits. One instrument. The noise traders' conflated view is shared: every noise
 trader subscribes to one relay, so conflation happens once, before each trader's own
-latency (as a vendor's conflated feed would). `ConflatedNBBO` and `DealerClient` live here
-until they move to `market/` and `agents/`.
+latency (as a vendor's conflated feed would). `ConflatedNBBO`, `VolatilityRegime` and
+`DealerClient` live here until they move to `market/` and `agents/` (the regime drives the
+fundamental from outside, through its public `set_parameters`, as a scenario's
+regime-shift timeline would).
 """
 
 from __future__ import annotations
@@ -80,6 +101,7 @@ __all__ = [
     "MarketRunResult",
     "NoiseConfig",
     "TopOfBookFeed",
+    "VolatilityRegime",
     "build_market",
     "run_market",
 ]
@@ -140,11 +162,17 @@ class DealerConfig:
 
 @dataclass(frozen=True)
 class FundamentalConfig:
-    reversion_rate: float = 0.001  # per second, around the reference price
+    reversion_rate: float = 0.0  # per second, around the reference price (0: a random walk)
     volatility: float = 100.0  # ticks per sqrt-second: a cent per sqrt-second
     jump_intensity: float = 1 / 600  # per second
     jump_std: float = 1_500.0  # ticks
     step_ns: int = 10 * MS
+    # Stochastic volatility (`VolatilityRegime`): the standard deviation of the log of the
+    # volatility multiplier (0: constant volatility), the time scales (s) of its components
+    # and how often (s) the multiplier is updated.
+    volatility_dispersion: float = 0.5
+    volatility_timescales_s: tuple[float, ...] = (120.0, 1800.0)
+    volatility_step_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -154,7 +182,8 @@ class NoiseConfig:
     market_fraction: float = 0.1
     cancel_fraction: float = 0.45
     mean_offset_ticks: float = 2.0  # venue ticks behind the opposite touch
-    max_lots: int = 5
+    max_lots: int = 50
+    size_exponent: float = 1.5  # > 0: Zipf P(n lots) ~ n^-(1+a), capped at max_lots; 0: uniform
     dark_fraction: float = 0.1  # of limit arrivals, rested midpoint-pegged in the dark pool
     dark_min_lots: int = 0
     latency_ns: tuple[int, int] = (200 * US, 2 * MS)  # uniform per agent
@@ -165,10 +194,12 @@ class NoiseConfig:
 @dataclass(frozen=True)
 class InformedConfig:
     count: int = 100
-    rate: float = 0.2
-    noise_ticks: float = 100.0
-    threshold_ticks: float = 200.0
-    max_lots: int = 5
+    rate: float = 2.0
+    noise_ticks: float = 30.0
+    threshold_ticks: float = 40.0
+    max_lots: int = 50
+    size_exponent: float = 1.5  # > 0: edge lots times a Zipf draw, capped at max_lots
+    burst_rate: float = 20.0  # > 0: wake-up rate right after a wake-up that traded; 0: rate
     dark_fraction: float = 0.3
     dark_min_lots: int = 1
     dark_time_in_force: TimeInForce = TimeInForce.DAY
@@ -192,6 +223,8 @@ class MarketMakerConfig:
     refresh_s: float = 0.5
     quote_lots: int = 5
     max_inventory_lots: int = 60
+    flow_skew: float = 20.0  # ticks per sqrt-lot of net aggressive flow (0: off)
+    flow_window_s: float = 2.0
     latency_ns: tuple[int, int] = (5 * US, 50 * US)
 
 
@@ -245,6 +278,12 @@ class MarketConfig:
             raise ValueError("noise.market_fraction + noise.cancel_fraction was "
                              f"{self.noise.market_fraction + self.noise.cancel_fraction!r}, "
                              "expected <= 1")
+        scales = self.fundamental.volatility_timescales_s
+        if (not isinstance(scales, tuple) or not scales
+                or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                       or not np.isfinite(v) or v <= 0 for v in scales)):
+            raise ValueError(f"fundamental.volatility_timescales_s was {scales!r}, expected a "
+                             "non-empty tuple of numbers > 0")
         for where, value in (("noise.dark_fraction", self.noise.dark_fraction),
                              ("informed.dark_fraction", self.informed.dark_fraction)):
             if value > 1:
@@ -258,7 +297,8 @@ _MAY_BE_ZERO = {"count", "latency_ns", "venue_latency_ns", "venue_subscriber_lat
                 "rfq_ttl_ns", "last_look_hold_ns", "last_look_threshold_ticks", "refresh_ns",
                 "reversion_rate", "volatility", "jump_intensity", "jump_std",
                 "market_fraction", "cancel_fraction", "mean_offset_ticks", "dark_fraction",
-                "dark_min_lots", "noise_ticks", "agent_jitter_ns"}
+                "dark_min_lots", "noise_ticks", "agent_jitter_ns", "size_exponent",
+                "volatility_dispersion", "flow_skew", "burst_rate"}
 
 
 def _validate(config: Any, path: str) -> None:
@@ -385,14 +425,23 @@ class TopOfBookFeed:
     subscriber sees the top exactly when a direct subscriber with the same latency would.
     A new subscriber gets the last top message held. Forwarded messages are the venue's
     own (already logged by it), so nothing is logged here.
+
+    With `prices_only`, an `L1Snapshot` whose best bid and ask prices are those of the last
+    top forwarded is dropped: only size changed, and a subscriber that reads prices only
+    (the informed traders) would ignore it. What it does read arrives exactly when it
+    would have; most top-of-book changes are size-only, so this cuts the fan-out, the cost
+    driver, several-fold.
     """
 
-    def __init__(self, name: str, clock: Clock) -> None:
+    def __init__(self, name: str, clock: Clock, *, prices_only: bool = False) -> None:
         self.name = name
         self.clock = clock
+        self.prices_only = prices_only
         self._subscribers: list[Link] = []
         self._last: Any = None
+        self._prices: tuple[int | None, int | None] | None = None
         self.forwarded = 0
+        self.dropped = 0
 
     def subscribe(self, subscriber: str, handler: Callable[[Any], object],
                   latency: Latency = Latency(), rng: np.random.Generator | None = None) -> None:
@@ -404,12 +453,75 @@ class TopOfBookFeed:
 
     def on_market_data(self, message: Any) -> None:
         cls = type(message)
-        if cls is not L1Snapshot and cls is not L2Snapshot:
+        if cls is L1Snapshot:
+            prices = (message.bid_price, message.ask_price)
+        elif cls is L2Snapshot:
+            prices = (message.bids[0][0] if message.bids else None,
+                      message.asks[0][0] if message.asks else None)
+        else:
             return
+        if self.prices_only:
+            if prices == self._prices and cls is L1Snapshot:
+                self.dropped += 1
+                return
+            self._prices = prices
         self._last = message
         self.forwarded += 1
         for link in self._subscribers:
             link.send(message)
+
+
+# --- stochastic volatility of the fundamental ---------------------------------------------------
+
+
+class VolatilityRegime:
+    """A seeded stochastic volatility for a `FundamentalValue`, applied as regime shifts.
+
+    The log of a multiplier m(t) is the sum of independent Ornstein-Uhlenbeck components,
+    one per time scale in `timescales_s`, each with stationary variance dispersion^2 / K
+    (K components), so log m has standard deviation `dispersion` and an autocorrelation
+    that is a mix of exponentials: it decays fast at first and slowly after, as the
+    volatility of real prices does. Every `step_ns` the components move by their exact OU
+    transition and the fundamental gets `volatility = base_volatility * m` and
+    `jump_intensity = base_jump_intensity * m^2` (news comes in bursts too) through
+    `FundamentalValue.set_parameters` at that instant. m = exp(x - dispersion^2), so that
+    E[m^2] = 1: the long-run variance rate is the base one.
+
+    The components start from their stationary law (no warm-up), drawn from `rng` — the
+    regime's own stream — as every later step is, so the path is a function of the seed.
+    Cost: one clock delivery per step.
+    """
+
+    def __init__(self, fundamental: FundamentalValue, clock: Clock, rng: np.random.Generator,
+                 *, base_volatility: float, base_jump_intensity: float, dispersion: float,
+                 timescales_s: tuple[float, ...], step_ns: int) -> None:
+        if type(step_ns) is not int or step_ns <= 0:
+            raise ValueError(f"step_ns was {step_ns!r}, expected an int > 0")
+        self.fundamental = fundamental
+        self.clock = clock
+        self.base_volatility = float(base_volatility)
+        self.base_jump_intensity = float(base_jump_intensity)
+        self.dispersion = float(dispersion)
+        self.step_ns = step_ns
+        dt = step_ns / NS_PER_S
+        std = self.dispersion / np.sqrt(len(timescales_s))
+        self._decay = [float(np.exp(-dt / scale)) for scale in timescales_s]
+        self._shock = [std * float(np.sqrt(-np.expm1(-2 * dt / scale))) for scale in timescales_s]
+        self._normals = BlockDraws(lambda n: rng.standard_normal(n), 1024)
+        self._x = [std * self._normals.next() for _ in timescales_s]
+        self.multiplier = 1.0
+        self._apply(clock.now_ns())
+
+    def _apply(self, now: int) -> None:
+        self.multiplier = m = float(np.exp(sum(self._x) - self.dispersion**2))
+        self.fundamental.set_parameters(now, volatility=self.base_volatility * m,
+                                        jump_intensity=self.base_jump_intensity * m * m)
+        self.clock.deliver_at(now + self.step_ns, self._on_step, None)
+
+    def _on_step(self, _: object) -> None:
+        normal = self._normals.next
+        self._x = [a * x + b * normal() for x, a, b in zip(self._x, self._decay, self._shock)]
+        self._apply(self.clock.now_ns())
 
 
 # --- the dealer's clients ----------------------------------------------------------------------
@@ -472,6 +584,7 @@ class Market:
         self.dark_pool = dark_pool
         self.dealer = dealer
         self.fundamental = fundamental
+        self.volatility_regime: VolatilityRegime | None = None
         self.noise: list[NoiseTrader] = []
         self.informed: list[InformedTrader] = []
         self.market_makers: list[MarketMaker] = []
@@ -553,6 +666,13 @@ def build_market(sim: Simulation, config: MarketConfig = MarketConfig()) -> Mark
                               reversion_rate=fc.reversion_rate, volatility=fc.volatility,
                               jump_intensity=fc.jump_intensity, jump_std=fc.jump_std),
         start_ns=sim.start_ns, start_value=config.reference_price, step_ns=fc.step_ns)
+    regime: VolatilityRegime | None = None
+    if fc.volatility_dispersion > 0:
+        regime = VolatilityRegime(
+            fundamental, clock, streams.stream("fundamental/volatility"),
+            base_volatility=fc.volatility, base_jump_intensity=fc.jump_intensity,
+            dispersion=fc.volatility_dispersion, timescales_s=fc.volatility_timescales_s,
+            step_ns=max(1, round(fc.volatility_step_s * NS_PER_S)))
 
     n = config.noise
     noise_feed: ConflatedNBBO | None = None
@@ -561,6 +681,7 @@ def build_market(sim: Simulation, config: MarketConfig = MarketConfig()) -> Mark
         feed.subscribe(noise_feed.name, noise_feed.on_nbbo)
 
     market = Market(config, clock, lit, feed, noise_feed, pool, dealer, fundamental)
+    market.volatility_regime = regime
 
     def base_latencies(population: str, count: int, bounds: tuple[int, int]) -> list[int]:
         if not count:
@@ -583,7 +704,8 @@ def build_market(sim: Simulation, config: MarketConfig = MarketConfig()) -> Mark
             sigma_max=m.sigma_max, horizon_s=m.horizon_s,
             volatility_window_s=m.volatility_window_s, refresh_s=m.refresh_s,
             quote_lots=m.quote_lots, lot_size=config.lit_venues[0].lot_size,
-            max_inventory_lots=m.max_inventory_lots, reference_price=config.reference_price)
+            max_inventory_lots=m.max_inventory_lots, reference_price=config.reference_price,
+            flow_skew=m.flow_skew, flow_window_s=m.flow_window_s)
         sim.add_agent(mm)
         for venue in lit.values():
             connect(mm, base, venue, True)
@@ -593,13 +715,16 @@ def build_market(sim: Simulation, config: MarketConfig = MarketConfig()) -> Mark
     inf = config.informed
     if inf.count and inf.market_data == "l1":
         for name, venue in lit.items():
-            tops = market.top_of_book[name] = TopOfBookFeed(f"{name}-L1", clock)
+            # Informed traders read prices only: size-only changes are not sent to them.
+            tops = market.top_of_book[name] = TopOfBookFeed(f"{name}-L1", clock,
+                                                            prices_only=True)
             venue.subscribe(tops.name, tops.on_market_data)
     for i, base in enumerate(base_latencies("informed", inf.count, inf.latency_ns)):
         trader = InformedTrader(
             f"informed{i}", fundamental.value_at, lit_ticks, rate=inf.rate,
             noise_ticks=inf.noise_ticks, threshold_ticks=inf.threshold_ticks,
             max_lots=inf.max_lots, lot_size=config.lit_venues[0].lot_size,
+            size_exponent=inf.size_exponent or None, burst_rate=inf.burst_rate or None,
             dark_venues={d.name: d.tick_size}, dark_fraction=inf.dark_fraction,
             dark_min_lots=inf.dark_min_lots, dark_time_in_force=inf.dark_time_in_force,
             dark_ttl_s=inf.dark_ttl_s)
@@ -624,7 +749,7 @@ def build_market(sim: Simulation, config: MarketConfig = MarketConfig()) -> Mark
             max_lots=n.max_lots, lot_size=config.lit_venues[0].lot_size,
             tick_size=max(lit_ticks.values()), reference_price=config.reference_price,
             dark_venues=[d.name] if n.dark_fraction else [], dark_fraction=n.dark_fraction,
-            dark_min_lots=n.dark_min_lots)
+            dark_min_lots=n.dark_min_lots, size_exponent=n.size_exponent or None)
         sim.add_agent(noise)
         for venue in lit.values():
             connect(noise, base, venue, False)

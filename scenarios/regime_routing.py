@@ -1,10 +1,29 @@
-"""The regime-shift routing study: the best dark pool dries up half-way through a parent order.
+"""The regime-shift routing study: the best dark pool dries up, or turns toxic, half-way
+through a parent order.
 
 Market: the small built-in market (`scenarios.market`) plus a second dark pool, DARK2.
 Dark liquidity comes from dedicated providers (noise traders that rest every limit
 arrival midpoint-pegged in one pool): many in DARK1, fewer in DARK2, so DARK1 is the best
-venue for a patient buyer at first. At the shift time DARK1's providers stop resting there
-and cancel what they have: the pool dries up.
+venue for a patient buyer at first. What happens at the shift time is `StudyConfig.mode`:
+- "dry" (the default): DARK1's providers stop resting there and cancel what they have: the
+  pool dries up.
+- "toxic": DARK1's reference turns stale and latency arbitrageurs start trading against it.
+  DARK1 reads the consolidated feed through a `DelayedNBBO` relay whose delay is 0 until
+  the shift and `toxic_delay_ns` from then on (an NBBO the relay receives after the shift
+  reaches the pool that much later), so the pool keeps crossing midpoint pegs at a mid
+  that lags the lit market. `arbitrageurs` `LatencyArbitrageur`s, fast on the lit venues
+  (their own L1 at `arb_latency_ns` plus each venue's distance), subscribe to the same
+  relay (they hold the pool's view, i.e. they have measured its lag) and, from the shift
+  on, sell into DARK1 when its mid is stale-high by `arb_threshold_ticks` or more (hitting
+  whoever rests a buy there: the router's children, the providers' buys) and buy when it
+  is stale-low (taking the providers' sells before the router can). DARK1's providers keep
+  resting: the pool does not dry up, its fills turn adverse.
+  Why DARK1 is the study's own pool in this mode: `build_market` wires its pool straight
+  to the feed, and the relay has to sit on that link, so the built-in pool is renamed
+  DARK0 and left idle (nobody in the study sends it an order: noise and informed traders
+  have dark_fraction 0), and DARK1 is built here with the built-in pool's parameters
+  (`market.dark_pool`: fee, tick, lot, print delay) and the same feed latency. Before the
+  shift the relay adds nothing, so DARK1 prices exactly as in "dry".
 
 Router: one `SmartOrderRouter` buys `quantity` shares on a TWAP over the run, on the venues
 LIT1-3, DARK1 and DARK2, with the allocator under test. Each run gives the TCA figures
@@ -16,15 +35,18 @@ unfilled), the fill rate, and how the allocation to DARK1 moved after the shift.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
+from agents.latency_arbitrageur import LatencyArbitrageur
 from agents.noise_trader import NoiseTrader
+from market.clock import Clock
 from market.link import Latency
-from market.messages import Side
+from market.messages import NBBO, Side
 from router.allocators.registry import make_allocator
 from router.parent_order import ParentOrder
 from router.schedules.twap import TWAP
@@ -42,7 +64,8 @@ from scenarios.market import (
 from scenarios.simulation import Simulation
 from venues.dark_pool import DarkPool
 
-__all__ = ["StudyConfig", "CaseResult", "run_study_case", "ALLOCATOR_CASES"]
+__all__ = ["StudyConfig", "CaseResult", "DelayedNBBO", "run_study_case", "ALLOCATOR_CASES",
+           "MODES"]
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -64,6 +87,8 @@ ALLOCATOR_CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                           "max_cost_bps": 1.0, "cost_scale_bps": 20.0}),
 }
 STATIC = ("lit-only", "pro-rata", "fixed-dark-heavy", "fixed-even")
+MODES = ("dry", "toxic")
+US = 1_000
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,23 @@ class StudyConfig:
     provider_rate: float = 1.0
     urgency: float = 0.6
     cleanup_ns: int = 10 * S
+    # "dry": DARK1 dries up at the shift; "toxic": its reference goes stale and latency
+    # arbitrageurs pick it off (the fields below are used by "toxic" only).
+    mode: str = "dry"
+    # DARK1's extra NBBO lag from the shift on. Why seconds, not microseconds: in this
+    # market the lit mid moves in half-cent steps and is unchanged over 1 s 75-90% of the
+    # time, so a pool is only picked off when its lag spans a move: with a 2 s lag its mid
+    # is off the lit mid 13-38% of the time (by seed; 0.5 s: 8-18%), and what a buyer can
+    # lose to it is at most that share times the step.
+    toxic_delay_ns: int = 2 * S
+    arbitrageurs: int = 3
+    # The smallest gap there is (mids sit on a half-cent grid): half a cent, 0.5 bp at
+    # 100.00, over the pool fee both ways (2 x 10 ticks).
+    arb_threshold_ticks: float = 50.0
+    arb_max_lots: int = 20
+    arb_max_position_lots: int = 200
+    arb_cooldown_ns: int = 2 * MS
+    arb_latency_ns: int = 5 * US  # one way, to each lit venue (plus its distance) and DARK1
     market: MarketConfig = MarketConfig(
         noise=NoiseConfig(count=30, rate=1.0, dark_fraction=0.0),
         informed=InformedConfig(count=4, rate=0.5, dark_fraction=0.0),
@@ -84,6 +126,58 @@ class StudyConfig:
         dealer_clients=DealerClientConfig(count=0),
         record_events=True,
     )
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode was {self.mode!r}, expected one of {', '.join(MODES)}")
+        for field in ("toxic_delay_ns", "arbitrageurs", "arb_cooldown_ns", "arb_latency_ns",
+                      "arb_max_position_lots"):
+            value = getattr(self, field)
+            if type(value) is not int or value < 0:
+                raise ValueError(f"{field} was {value!r}, expected an int >= 0")
+        if type(self.arb_max_lots) is not int or self.arb_max_lots < 1:
+            raise ValueError(f"arb_max_lots was {self.arb_max_lots!r}, expected an int >= 1")
+        if not self.arb_threshold_ticks > 0:
+            raise ValueError(f"arb_threshold_ticks was {self.arb_threshold_ticks!r}, "
+                             "expected > 0")
+
+
+class DelayedNBBO:
+    """A relay between a consolidated feed and its subscribers with a delay that can change
+    during a run (`delay_ns`, settable): each NBBO received at t goes out to every
+    subscriber at t + the delay in force at t. FIFO: an NBBO never goes out before one
+    received earlier (a lowered delay waits for the last scheduled one). Subscribers all get
+    each NBBO at the same instant; the messages are the feed's own, unchanged (already
+    logged by the feed, so nothing is logged here). A new subscriber gets the last NBBO
+    received, after the delay in force."""
+
+    def __init__(self, name: str, clock: Clock, delay_ns: int = 0) -> None:
+        self.name = name
+        self.clock = clock
+        self.delay_ns = delay_ns
+        self._handlers: list[Callable[[Any], object]] = []
+        self._last: NBBO | None = None
+        self._last_ns = 0
+        self.received = 0
+
+    def subscribe(self, handler: Callable[[Any], object]) -> None:
+        self._handlers.append(handler)
+        if self._last is not None:
+            self.clock.deliver_at(self._due(), handler, self._last)
+
+    def on_nbbo(self, message: Any) -> None:
+        if type(message) is not NBBO:
+            return
+        self.received += 1
+        self._last = message
+        t_ns = self._due()
+        for handler in self._handlers:
+            self.clock.deliver_at(t_ns, handler, message)
+
+    def _due(self) -> int:
+        t_ns = max(self.clock.now_ns() + self.delay_ns, self._last_ns)
+        self._last_ns = t_ns
+        return t_ns
 
 
 @dataclass
@@ -98,13 +192,29 @@ class CaseResult:
     slices_to_move_off: int | None  # slices after the shift until a 10-slice window's share
     # of DARK1 is below 10% (None: never, within the allocator's slices before clean-up)
     venues: Mapping[str, Any]
+    # The router's DARK1 fills before / after the shift: shares, and their price against
+    # the lit mid at the fill's time (bps of that mid, + = paid above it; fees excluded;
+    # None: no fill).
+    dark1_filled_before: int = 0
+    dark1_filled_after: int = 0
+    dark1_cost_before_bps: float | None = None
+    dark1_cost_after_bps: float | None = None
+    # "toxic": the arbitrageurs' P&L together, in dollars (0.0001 a tick), fees included,
+    # their positions marked to the final lit mid.
+    arbitrage_pnl: float | None = None
 
 
 def run_study_case(allocator: str, seed: int, config: StudyConfig = StudyConfig()) -> CaseResult:
     key, params = ALLOCATOR_CASES[allocator]
     end_ns = config.seconds * S
     shift_ns = config.shift_s * S
-    sim = Simulation(f"regime-routing/{allocator}", seed=seed, end_ns=end_ns, keep_log_lines=True)
+    toxic = config.mode == "toxic"
+    name = f"regime-routing/{allocator}" if not toxic else f"regime-routing-toxic/{allocator}"
+    sim = Simulation(name, seed=seed, end_ns=end_ns, keep_log_lines=True)
+    market_config = config.market
+    if toxic:  # the built-in pool idles as DARK0; DARK1 is built below, behind the relay
+        market_config = replace(market_config,
+                                dark_pool=replace(market_config.dark_pool, name="DARK0"))
     held: dict[str, Any] = {}
     venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
               for v in config.market.lit_venues]
@@ -114,11 +224,24 @@ def run_study_case(allocator: str, seed: int, config: StudyConfig = StudyConfig(
                          urgency=config.urgency)
 
     def setup(s: Simulation) -> None:
-        market = build_market(s, config.market)
+        market = build_market(s, market_config)
+        dark1 = market.dark_pool
+        relay: DelayedNBBO | None = None
+        if toxic:
+            d = market_config.dark_pool
+            dark1 = DarkPool("DARK1", s.clock, lot_size=d.lot_size, tick_size=d.tick_size,
+                             fee=d.fee, print_delay_ns=d.print_delay_ns,
+                             auction_interval_ns=d.auction_interval_ns, event_log=s.event_log,
+                             rng_streams=s.rng_streams)
+            s.add_venue(dark1)
+            relay = DelayedNBBO("DARK1-reference", s.clock)
+            market.feed.subscribe(relay.name, relay.on_nbbo,
+                                  Latency(market_config.feed.venue_subscriber_latency_ns))
+            relay.subscribe(dark1.on_nbbo)
         dark2 = DarkPool("DARK2", s.clock, event_log=s.event_log, rng_streams=s.rng_streams)
         s.add_venue(dark2)
         market.feed.subscribe("DARK2", dark2.on_nbbo, Latency(200_000))
-        pools = {"DARK1": market.dark_pool, "DARK2": dark2}
+        pools = {"DARK1": dark1, "DARK2": dark2}
         providers: dict[str, list[NoiseTrader]] = {"DARK1": [], "DARK2": []}
         counts = {"DARK1": config.dark1_providers, "DARK2": config.dark2_providers}
         for pool_name, count in counts.items():
@@ -142,8 +265,24 @@ def run_study_case(allocator: str, seed: int, config: StudyConfig = StudyConfig(
         s.add_agent(router)
         for name in [v.name for v in config.market.lit_venues]:
             router.connect(market.lit[name], Latency(100_000))
-        router.connect(market.dark_pool, Latency(100_000), market_data=False)
+        router.connect(dark1, Latency(100_000), market_data=False)
         router.connect(dark2, Latency(100_000), market_data=False)
+        arbitrageurs: list[LatencyArbitrageur] = []
+        if relay is not None:
+            lit_names = [v.name for v in config.market.lit_venues]
+            for i in range(config.arbitrageurs):
+                arb = LatencyArbitrageur(
+                    f"arb{i}", "DARK1", lit_names, threshold_ticks=config.arb_threshold_ticks,
+                    max_lots=config.arb_max_lots, lot_size=market_config.dark_pool.lot_size,
+                    pool_tick_size=market_config.dark_pool.tick_size,
+                    max_position_lots=config.arb_max_position_lots,
+                    cooldown_ns=config.arb_cooldown_ns, active=False)
+                s.add_agent(arb)
+                for v in config.market.lit_venues:
+                    arb.connect(market.lit[v.name], Latency(config.arb_latency_ns + v.latency_ns))
+                arb.connect(dark1, Latency(config.arb_latency_ns), market_data=False)
+                relay.subscribe(arb.on_market_data)  # the pool's view, when the pool gets it
+                arbitrageurs.append(arb)
 
         def dry_up(_: object) -> None:
             for trader in providers["DARK1"]:
@@ -152,8 +291,15 @@ def run_study_case(allocator: str, seed: int, config: StudyConfig = StudyConfig(
                     if venue == "DARK1":
                         trader.cancel_order(order_id)
 
-        s.clock.call_at_ns(shift_ns, dry_up, None)
+        def turn_toxic(_: object) -> None:
+            assert relay is not None
+            relay.delay_ns = config.toxic_delay_ns
+            for arb in arbitrageurs:
+                arb.active = True
+
+        s.clock.call_at_ns(shift_ns, turn_toxic if toxic else dry_up, None)
         held["router"] = router
+        held["arbitrageurs"] = arbitrageurs
 
     sim.run(setup)
     router: SmartOrderRouter = held["router"]
@@ -179,8 +325,56 @@ def run_study_case(allocator: str, seed: int, config: StudyConfig = StudyConfig(
         if len(window) == 10 and share_to_dark1(window) < 0.10:
             moved = i
             break
+    mid_at = _lit_mid(events, {v.name for v in config.market.lit_venues})
+    dark1 = {"before": [0, 0.0], "after": [0, 0.0]}  # shares, sum of shares x bps
+    for fill in tca.fills:
+        mid = mid_at(fill.t_ns)
+        if fill.venue != "DARK1" or mid is None:
+            continue
+        bucket = dark1["before" if fill.t_ns < shift_ns else "after"]
+        bucket[0] += fill.quantity
+        bucket[1] += fill.quantity * (fill.price - mid) / mid * 1e4
+    pnl: float | None = None
+    arbitrageurs: list[LatencyArbitrageur] = held["arbitrageurs"]
+    final_mid = mid_at(end_ns)
+    if arbitrageurs and final_mid is not None:
+        pnl = sum(a.cash + a.position * final_mid for a in arbitrageurs) / 1e4
     return CaseResult(allocator, seed, shortfall, total, tca.fill_rate, share_to_dark1(before),
-                      share_to_dark1(after), moved, tca.venues)
+                      share_to_dark1(after), moved, tca.venues,
+                      int(dark1["before"][0]), int(dark1["after"][0]),
+                      dark1["before"][1] / dark1["before"][0] if dark1["before"][0] else None,
+                      dark1["after"][1] / dark1["after"][0] if dark1["after"][0] else None,
+                      pnl)
+
+
+def _lit_mid(events: list[dict[str, Any]], lit: set[str]) -> Callable[[int], float | None]:
+    """The lit mid over time (best bid and ask over the lit venues' own L1 snapshots, at
+    venue time): `mid_at(t_ns)` is the last usable one (both sides, not crossed or locked)
+    at or before t_ns."""
+    tops: dict[str, tuple[int | None, int | None]] = {}
+    times: list[int] = []
+    mids: list[float | None] = []
+    for event in events:
+        if event["type"] != "L1Snapshot" or event["event"] != "out" or event["at"] not in lit:
+            continue
+        message = event["msg"]
+        tops[event["at"]] = (message["bid_price"], message["ask_price"])
+        bids = [b for b, _ in tops.values() if b is not None]
+        asks = [a for _, a in tops.values() if a is not None]
+        mid = (max(bids) + min(asks)) / 2 if bids and asks and max(bids) < min(asks) else None
+        if times and times[-1] == event["t"]:
+            mids[-1] = mid
+        else:
+            times.append(event["t"])
+            mids.append(mid)
+
+    def mid_at(t_ns: int) -> float | None:
+        i = bisect_right(times, t_ns) - 1
+        while i >= 0 and mids[i] is None:
+            i -= 1
+        return mids[i] if i >= 0 else None
+
+    return mid_at
 
 
 def with_changes(config: StudyConfig, **changes: Any) -> StudyConfig:

@@ -335,3 +335,37 @@ def test_informed_trader_pnl_marked_to_final_fundamental_positive_on_average() -
           f"noise traders together: {[round(x) for x in noise]}")
     assert np.mean(informed) > 0
     assert np.mean(noise) < 0  # the other side of its trades lost: adverse selection
+
+
+# --- sizes and bursts -------------------------------------------------------------------------
+
+
+def test_informed_trader_size_exponent_edge_lots_times_a_heavy_tailed_appetite() -> None:
+    # Edge 1040 - 1005 = 35 ticks -> floor(35 / 12) = 2 lots per unit of a Zipf appetite:
+    # every order an even number of lots, at most max_lots (40, or 39 -> only the cap is odd).
+    deep = [(BUY, 5_000, 995), (SELL, 5_000, 1005)]
+    _, _, _, sent = _static_market(lambda t: 1040, seconds=20.0, book=deep, size_exponent=1.0,
+                                   max_lots=39)
+    lots = [order.quantity // LOT for order in sent]
+    assert len(lots) > 50
+    assert all((n % 2 == 0 and 2 <= n < 39) or n == 39 for n in lots), lots
+    assert lots.count(2) > len(lots) / 3 and max(lots) >= 8  # mostly small, a heavy tail
+
+
+def test_informed_trader_burst_rate_looks_again_sooner_after_trading() -> None:
+    deep = [(BUY, 500, 995), (SELL, 500, 1005)]
+    calm, _, _, _ = _static_market(lambda t: 1040, book=deep)
+    burst, _, _, _ = _static_market(lambda t: 1040, book=deep, burst_rate=50.0)
+    assert 3 < calm.decisions < 25  # ~5 wake-ups a second for 2 s
+    assert burst.decisions > 4 * calm.decisions  # ~50 a second once it has traded
+
+
+def test_informed_trader_burst_rate_unused_while_nothing_trades() -> None:
+    quiet, _, _, sent = _static_market(lambda t: 1000, burst_rate=50.0)
+    assert sent == [] and quiet.decisions == 0
+
+
+@pytest.mark.parametrize("field", ["size_exponent", "burst_rate"])
+def test_informed_trader_bad_size_or_burst_option_raises_naming_it(field: str) -> None:
+    with pytest.raises(ValueError, match=rf"informed\.{field} was"):
+        InformedTrader("informed", lambda t: 1000, ["LIT1"], **{field: 0.0})

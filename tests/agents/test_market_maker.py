@@ -5,6 +5,7 @@ quotes on the same flow) and conservation of every participant's accounts."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from typing import Any
@@ -13,13 +14,15 @@ import numpy as np
 import orjson
 import pytest
 
-from agents.agent import Agent
+from agents.agent import Agent, AgentContext, OrderIds
 from agents.informed_trader import InformedTrader
 from agents.market_maker import MarketMaker, optimal_spread, reservation_price, round_outward
 from agents.noise_trader import NoiseTrader
+from market.clock import current_clock, run
 from market.fundamental import FundamentalParameters, FundamentalValue
 from market.link import Latency
-from market.messages import Side
+from market.messages import L2Snapshot, NewOrder, ReplaceOrder, Side, TradePrint
+from market.rng import RngStreams
 from scenarios.simulation import Simulation
 from venues.lit_exchange import LitExchange
 
@@ -385,3 +388,100 @@ def test_mixed_run_every_agents_accounts_reconcile_with_its_fills_and_venue_stat
     assert total_fees == exchange.traded_quantity * (2 + -1)
     assert exchange.statistics["informed"].fills > 10 and exchange.statistics["mm"].fills > 10
     assert exchange.statistics["mm"].replaces > 10  # replaces were exercised too
+
+
+# --- order flow and the consolidated market ---------------------------------------------------
+
+
+class _Capture:
+    """A venue stand-in: its session keeps what the agent sends (no replies)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[Any] = []
+
+    def connect(self, participant: str, handler: Callable[[Any], object],
+                latency: Latency = Latency()) -> _Capture:
+        return self
+
+    def subscribe(self, subscriber: str, handler: Callable[[Any], object],
+                  latency: Latency = Latency()) -> None:
+        pass
+
+    def send(self, message: Any) -> None:
+        self.sent.append(message)
+
+
+def _quotes_after(maker: MarketMaker, books: dict[str, tuple[tuple[tuple[int, int], ...],
+                                                          tuple[tuple[int, int], ...]]],
+                  prints: list[tuple[str, Side, int]]) -> dict[tuple[str, Side], int]:
+    """Give `maker` other participants' books (one L2 snapshot per venue), let it quote,
+    then deliver `prints` (venue, aggressor side, shares) 1 ms apart; returns the last price
+    it asked for at each (venue, side)."""
+    venues = {name: _Capture(name) for name in books}
+
+    async def main() -> None:
+        clock = current_clock()
+        maker.attach(AgentContext(clock, RngStreams(1).stream("mm"), OrderIds()))
+        for venue in venues.values():
+            maker.connect(venue, market_data=False)
+        for name, (bids, asks) in books.items():
+            maker.on_market_data(L2Snapshot(clock.now_ns(), name, bids, asks))
+        maker.requote(clock.now_ns())
+        for i, (name, side, quantity) in enumerate(prints):
+            await asyncio.sleep(0.001)
+            maker.on_market_data(TradePrint(clock.now_ns(), name, i + 1, 10_000, quantity, side))
+
+    run(main())
+    prices: dict[tuple[str, Side], int] = {}
+    sides: dict[int, tuple[str, Side]] = {}
+    for name, venue in venues.items():
+        for message in venue.sent:
+            if type(message) is NewOrder:
+                sides[message.order_id] = (name, message.side)
+                prices[(name, message.side)] = message.price
+            elif type(message) is ReplaceOrder:
+                prices[sides[message.order_id]] = message.price
+    return prices
+
+
+_WIDE = {"LIT1": (((9_500, 500),), ((10_500, 500),))}
+
+
+def test_market_maker_flow_skew_moves_quotes_toward_net_aggressive_flow() -> None:
+    def maker(skew: float) -> MarketMaker:
+        return MarketMaker("mm", {"LIT1": 100}, gamma=0.001, k=0.01, sigma_min=50.0,
+                           sigma_max=50.0, lot_size=LOT, flow_skew=skew,
+                           reference_price=10_000)
+
+    still = _quotes_after(maker(0.0), _WIDE, [])
+    buys = _quotes_after(maker(40.0), _WIDE,
+                         [("LIT1", Side.BUY, 1_000), ("LIT1", Side.BUY, 1_500)])
+    sells = _quotes_after(maker(40.0), _WIDE, [("LIT1", Side.SELL, 2_500)])
+    unmoved = _quotes_after(maker(0.0), _WIDE, [("LIT1", Side.BUY, 2_500)])
+    assert unmoved == still  # prints alone change nothing without the skew
+    # 25 lots bought: 40 * sqrt(25) = 200 ticks up; sold: 200 down (quotes on a 100 grid).
+    for side in (Side.BUY, Side.SELL):
+        assert buys[("LIT1", side)] == still[("LIT1", side)] + 200
+        assert sells[("LIT1", side)] == still[("LIT1", side)] - 200
+
+
+def test_market_maker_never_locks_another_venues_quote() -> None:
+    # LIT2's ask (10,000) is below LIT1's (10,200); a strong buy flow pushes the maker's
+    # bids up: no bid may reach 10,000 at either venue (the consolidated best ask).
+    books = {"LIT1": (((9_800, 500),), ((10_200, 500),)),
+             "LIT2": (((9_700, 500),), ((10_000, 500),))}
+    maker = MarketMaker("mm", {"LIT1": 100, "LIT2": 100}, gamma=0.001, k=0.01,
+                        sigma_min=50.0, sigma_max=50.0, lot_size=LOT, flow_skew=100.0,
+                        reference_price=10_000)
+    prices = _quotes_after(maker, books, [("LIT1", Side.BUY, 100)] * 100)
+    assert prices[("LIT1", Side.BUY)] < 10_000 and prices[("LIT2", Side.BUY)] < 10_000
+    assert prices[("LIT1", Side.SELL)] > 9_800 and prices[("LIT2", Side.SELL)] > 9_800
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    (dict(flow_skew=-1.0), "flow_skew"), (dict(flow_window_s=0.0), "flow_window_s")])
+def test_market_maker_bad_flow_option_raises_naming_it(changes: dict[str, Any],
+                                                       field: str) -> None:
+    with pytest.raises(ValueError, match=rf"mm\.{field} was"):
+        _maker(**changes)

@@ -242,3 +242,32 @@ def test_noise_traders_dark_option_same_seed_same_digest() -> None:
     digests = [Simulation("noise-dark", seed=4, end_ns=20 * S).run(
         lambda sim: _feed_only_market(sim, dark_fraction=0.4, held={})).digest for _ in range(2)]
     assert digests[0] == digests[1]
+
+
+# --- order sizes ------------------------------------------------------------------------------
+
+
+def test_noise_trader_size_exponent_draws_power_law_lots_capped_at_max_lots() -> None:
+    venue = Capture("LIT")
+    _drive(_trader(size_exponent=1.5, max_lots=50), [venue], 200.0)
+    lots = [order.quantity // LOT for order in venue.sent if type(order) is NewOrder]
+    assert len(lots) > 1_500
+    assert all(order.quantity % LOT == 0 for order in venue.sent)
+    assert min(lots) == 1 and max(lots) <= 50
+    # Zipf with exponent 2.5: P(1 lot) = 1 / zeta(2.5) = 0.745; a tail beyond 10 lots.
+    assert 0.70 < lots.count(1) / len(lots) < 0.79
+    assert sum(n >= 10 for n in lots) >= 10
+
+
+def test_noise_trader_sizes_uniform_without_size_exponent() -> None:
+    venue = Capture("LIT")
+    _drive(_trader(max_lots=4), [venue], 100.0)
+    lots = [order.quantity // LOT for order in venue.sent if type(order) is NewOrder]
+    assert set(lots) == {1, 2, 3, 4}
+    assert all(0.2 < lots.count(n) / len(lots) < 0.3 for n in range(1, 5))
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("inf"), True])
+def test_noise_trader_bad_size_exponent_raises_naming_the_field(value: Any) -> None:
+    with pytest.raises(ValueError, match=r"n\.size_exponent was"):
+        _trader(size_exponent=value)

@@ -15,17 +15,24 @@ from typing import Any
 import orjson
 import pytest
 
+import numpy as np
+
 from market.clock import current_clock, run
+from market.fundamental import FundamentalParameters, FundamentalValue
 from market.link import Latency
-from market.messages import NBBO
+from market.messages import NBBO, L1Snapshot, L2Snapshot, Side, TradePrint
+from market.rng import RngStreams
 from scenarios.market import (
     ConflatedNBBO,
     DealerClientConfig,
+    FundamentalConfig,
     InformedConfig,
     MarketConfig,
     MarketMakerConfig,
     MarketRunResult,
     NoiseConfig,
+    TopOfBookFeed,
+    VolatilityRegime,
     run_market,
 )
 
@@ -209,6 +216,14 @@ def test_market_fills_in_flight_at_the_end_count_at_the_venue_not_yet_at_the_age
     ({"lit_venues": ()}, r"lit_venues was \(\)"),
     ({"dark_pool": replace(MarketConfig().dark_pool, name="LIT2")}, r"'LIT2' is used twice"),
     ({"market_makers": MarketMakerConfig(quote_lots=0)}, r"market_makers\.quote_lots was 0"),
+    ({"fundamental": FundamentalConfig(volatility_timescales_s=())},
+     r"fundamental\.volatility_timescales_s was \(\)"),
+    ({"fundamental": FundamentalConfig(volatility_timescales_s=(60.0, 0.0))},
+     r"fundamental\.volatility_timescales_s was \(60\.0, 0\.0\)"),
+    ({"fundamental": FundamentalConfig(volatility_dispersion=-0.1)},
+     r"fundamental\.volatility_dispersion was -0\.1"),
+    ({"informed": InformedConfig(burst_rate=-1.0)}, r"informed\.burst_rate was -1\.0"),
+    ({"noise": NoiseConfig(size_exponent=-1.0)}, r"noise\.size_exponent was -1\.0"),
 ])
 def test_market_config_bad_field_names_the_path_and_value(
     changes: dict[str, Any], message: str,
@@ -265,3 +280,79 @@ def test_conflated_nbbo_at_most_one_per_interval_prices_only_latest_wins() -> No
     run(main())
     assert [(t // MS, (m.bid_price, m.ask_price, m.t_ns)) for t, m in got] == [
         (1, (99, 101, 0)), (101, (97, 101, 50)), (401, (96, 100, 400))]
+
+
+# --- the top-of-book product -------------------------------------------------------------------
+
+
+def _l1(t_ns: int, bid: int, bid_qty: int, ask: int, ask_qty: int) -> L1Snapshot:
+    return L1Snapshot(t_ns, "LIT1", bid, bid_qty, ask, ask_qty)
+
+
+@pytest.mark.parametrize("prices_only", [False, True])
+def test_top_of_book_feed_prices_only_drops_size_only_changes(prices_only: bool) -> None:
+    got: list[object] = []
+
+    async def main() -> None:
+        clock = current_clock()
+        feed = TopOfBookFeed("LIT1-L1", clock, prices_only=prices_only)
+        feed.subscribe("s", got.append)
+        for message in (L2Snapshot(0, "LIT1", ((99, 5),), ((101, 5),)),
+                        _l1(1, 99, 6, 101, 5),  # size only
+                        TradePrint(2, "LIT1", 1, 101, 1, Side.BUY),  # not a top: never sent
+                        _l1(3, 99, 6, 102, 5),  # a price
+                        _l1(4, 99, 9, 102, 9)):  # size only
+            feed.on_market_data(message)
+        await asyncio.sleep(0.001)
+        late: list[object] = []
+        feed.subscribe("late", late.append)  # gets the last top forwarded
+        await asyncio.sleep(0.001)
+        assert late == [got[-1]]
+
+    run(main())
+    times = [message.t_ns for message in got]  # type: ignore[attr-defined]
+    assert times == ([0, 3] if prices_only else [0, 1, 3, 4])
+
+
+# --- stochastic volatility ---------------------------------------------------------------------
+
+
+def _regime_path(seed: int) -> tuple[list[float], list[tuple[float, float]]]:
+    multipliers: list[float] = []
+    parameters: list[tuple[float, float]] = []
+
+    async def main() -> None:
+        clock = current_clock()
+        streams = RngStreams(seed)
+        fundamental = FundamentalValue(streams.stream("fundamental"),
+                                       FundamentalParameters(mean=10_000.0, volatility=10.0,
+                                                             jump_intensity=0.01,
+                                                             jump_std=50.0))
+        regime = VolatilityRegime(fundamental, clock, streams.stream("fundamental/volatility"),
+                                  base_volatility=10.0, base_jump_intensity=0.01,
+                                  dispersion=0.5, timescales_s=(5.0, 20.0), step_ns=S)
+        for _ in range(4_000):
+            await asyncio.sleep(1.0)
+            multipliers.append(regime.multiplier)
+            p = fundamental.parameters
+            parameters.append((p.volatility, p.jump_intensity))
+
+    run(main())
+    return multipliers, parameters
+
+
+def test_volatility_regime_drives_the_fundamental_lognormal_with_unit_mean_variance() -> None:
+    multipliers, parameters = _regime_path(3)
+    m = np.array(multipliers)
+    assert [v for v, _ in parameters] == pytest.approx(list(10.0 * m))
+    assert [j for _, j in parameters] == pytest.approx(list(0.01 * m * m))
+    assert 0.4 < np.log(m).std() < 0.6  # the dispersion
+    assert 0.8 < (m * m).mean() < 1.25  # E[m^2] = 1: the base variance rate on average
+    log_m = np.log(m) - np.log(m).mean()
+    lag = [float(np.dot(log_m[:-k], log_m[k:]) / np.dot(log_m, log_m)) for k in (1, 10, 60)]
+    assert lag[0] > 0.85 and lag[0] > lag[1] > lag[2] > -0.2  # persistent, then forgotten
+
+
+def test_volatility_regime_same_seed_same_path() -> None:
+    assert _regime_path(4) == _regime_path(4)
+    assert _regime_path(4) != _regime_path(5)
