@@ -180,14 +180,16 @@ class InformedTrader(Agent):
     # --- the timeline -----------------------------------------------------------------
 
     async def run(self) -> None:
+        # The timeline runs on wake-ups (`on_wakeup`), the cheap path, not in this task.
         rng = self.rng
-        gaps = BlockDraws(lambda n: rng.exponential(1.0 / self.rate, n), 1024)
-        burst = self.rate / self.burst_rate  # scales a gap drawn at `rate` to `burst_rate`
-        sent = False
-        while True:
-            gap = gaps.next()
-            await self.sleep(gap * burst if sent else gap)
-            sent = self.decide(self.estimate(self.now_ns()))
+        self._gaps = BlockDraws(lambda n: rng.exponential(1.0 / self.rate, n), 1024)
+        self._burst = self.rate / self.burst_rate  # scales a gap at `rate` to `burst_rate`
+        self.wake_after(self._gaps.next())
+
+    def on_wakeup(self) -> None:
+        sent = self.decide(self.estimate(self.now_ns()))
+        gap = self._gaps.next()
+        self.wake_after(gap * self._burst if sent else gap)
 
     def decide(self, estimate: float) -> bool:
         """One decision of `estimate` (ticks) against the known quotes; True when an order

@@ -109,48 +109,57 @@ class NoiseTrader(Agent):
         self.dark_orders = 0  # dark orders sent (diagnostics and tests)
 
     async def run(self) -> None:
+        # The timeline runs on wake-ups (`on_wakeup`), not in this task: a thousand noise
+        # traders waking a few times a second are the busiest timers in a market.
         rng = self.rng
-        gaps = BlockDraws(lambda n: rng.exponential(1.0 / self.rate, n), 1024)
-        uniforms = BlockDraws(lambda n: rng.random(n), 1024)
+        self._gaps = BlockDraws(lambda n: rng.exponential(1.0 / self.rate, n), 1024)
+        self._uniforms = BlockDraws(lambda n: rng.random(n), 1024)
         p = 1.0 / (1.0 + self.mean_offset_ticks)
-        offsets = BlockDraws(lambda n: rng.geometric(p, n) - 1, 1024)
+        self._offsets = BlockDraws(lambda n: rng.geometric(p, n) - 1, 1024)
         if self.size_exponent is None:
-            lots = BlockDraws(lambda n: rng.integers(1, self.max_lots + 1, n), 1024)
+            self._lots = BlockDraws(lambda n: rng.integers(1, self.max_lots + 1, n), 1024)
         else:
             a = 1.0 + self.size_exponent
-            lots = BlockDraws(lambda n: np.minimum(rng.zipf(a, n), self.max_lots), 1024)
-        dark = self.dark_venues if self.dark_fraction > 0.0 else []
-        while True:
-            await self.sleep(gaps.next())
-            u = uniforms.next()
-            if u < self.cancel_fraction:
-                if self.live_orders:
-                    ids = list(self.live_orders)
-                    self.cancel_order(ids[int(uniforms.next() * len(ids))])
-                continue
-            venue = self.venues[int(uniforms.next() * len(self.venues))]
-            side = _BUY if uniforms.next() < 0.5 else _SELL
-            quantity = lots.next() * self.lot_size
-            if u < self.cancel_fraction + self.market_fraction:
-                self.submit_order(venue, side, quantity, order_type=_MARKET)
-                continue
-            if dark and uniforms.next() < self.dark_fraction:
-                pool = dark[0] if len(dark) == 1 else dark[int(uniforms.next() * len(dark))]
-                self.dark_orders += 1
-                self.submit_order(pool, side, quantity, None, peg=_MIDPOINT,
-                                  min_quantity=self.dark_min_lots * self.lot_size)
-                continue
-            bid, ask = self._touch.get(venue, self._nbbo_touch)
-            tick = self.tick_size
-            offset = (offsets.next() + 1) * tick
-            if side is _BUY:
-                anchor = ask if ask is not None else (bid + tick if bid is not None else self.reference_price)
-                price = anchor - offset
-            else:
-                anchor = bid if bid is not None else (ask - tick if ask is not None else self.reference_price)
-                price = anchor + offset
-            price = max(tick, price - price % tick)
-            self.submit_order(venue, side, quantity, price)
+            self._lots = BlockDraws(lambda n: np.minimum(rng.zipf(a, n), self.max_lots), 1024)
+        self._dark = self.dark_venues if self.dark_fraction > 0.0 else []
+        self.wake_after(self._gaps.next())
+
+    def on_wakeup(self) -> None:
+        self._act()
+        self.wake_after(self._gaps.next())
+
+    def _act(self) -> None:
+        uniforms = self._uniforms
+        u = uniforms.next()
+        if u < self.cancel_fraction:
+            if self.live_orders:
+                ids = list(self.live_orders)
+                self.cancel_order(ids[int(uniforms.next() * len(ids))])
+            return
+        venue = self.venues[int(uniforms.next() * len(self.venues))]
+        side = _BUY if uniforms.next() < 0.5 else _SELL
+        quantity = self._lots.next() * self.lot_size
+        if u < self.cancel_fraction + self.market_fraction:
+            self.submit_order(venue, side, quantity, order_type=_MARKET)
+            return
+        dark = self._dark
+        if dark and uniforms.next() < self.dark_fraction:
+            pool = dark[0] if len(dark) == 1 else dark[int(uniforms.next() * len(dark))]
+            self.dark_orders += 1
+            self.submit_order(pool, side, quantity, None, peg=_MIDPOINT,
+                              min_quantity=self.dark_min_lots * self.lot_size)
+            return
+        bid, ask = self._touch.get(venue, self._nbbo_touch)
+        tick = self.tick_size
+        offset = (self._offsets.next() + 1) * tick
+        if side is _BUY:
+            anchor = ask if ask is not None else (bid + tick if bid is not None else self.reference_price)
+            price = anchor - offset
+        else:
+            anchor = bid if bid is not None else (ask - tick if ask is not None else self.reference_price)
+            price = anchor + offset
+        price = max(tick, price - price % tick)
+        self.submit_order(venue, side, quantity, price)
 
     def on_market_data(self, message: Any) -> None:
         cls = type(message)

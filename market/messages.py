@@ -11,6 +11,8 @@ A market order has `price=None`.
 
 Why `NamedTuple`: measured on CPython 3.11 it is about twice as cheap to create as a frozen
 dataclass, it is truly immutable and slotted, and it is a plain tuple for the event log.
+Why `StrEnum`: orjson writes a str-based enum as the string it is, about three times
+faster than a plain `Enum` (whose value it must look up); code compares members by `is`.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 
-class Side(enum.Enum):
+class Side(enum.StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -55,12 +57,12 @@ class Side(enum.Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(enum.Enum):
+class OrderType(enum.StrEnum):
     LIMIT = "limit"
     MARKET = "market"
 
 
-class Peg(enum.Enum):
+class Peg(enum.StrEnum):
     """What a pegged (dark) order's price follows, from the NBBO at crossing time."""
 
     MIDPOINT = "midpoint"
@@ -68,13 +70,13 @@ class Peg(enum.Enum):
     FAR = "far"  # opposite touch: the ask for a buy
 
 
-class TimeInForce(enum.Enum):
+class TimeInForce(enum.StrEnum):
     DAY = "day"
     IOC = "ioc"  # immediate or cancel: the unfilled remainder is canceled at once
     FOK = "fok"  # fill or kill: the whole quantity at once, or a reject
 
 
-class ExecType(enum.Enum):
+class ExecType(enum.StrEnum):
     NEW = "new"
     PARTIAL_FILL = "partial_fill"
     FILL = "fill"
@@ -83,12 +85,12 @@ class ExecType(enum.Enum):
     REJECTED = "rejected"
 
 
-class Liquidity(enum.Enum):
+class Liquidity(enum.StrEnum):
     MAKER = "maker"  # the resting side of a trade
     TAKER = "taker"  # the aggressing side of a trade
 
 
-class RejectReason(enum.Enum):
+class RejectReason(enum.StrEnum):
     INVALID_QUANTITY = "invalid_quantity"  # not a positive integer
     NOT_LOT_MULTIPLE = "not_lot_multiple"
     INVALID_PRICE = "invalid_price"  # missing, not an integer, or not positive
@@ -113,7 +115,7 @@ class RejectReason(enum.Enum):
     LAST_LOOK = "last_look"  # the dealer rejected after its hold: the price moved against it
 
 
-class CancelReason(enum.Enum):
+class CancelReason(enum.StrEnum):
     REQUESTED = "requested"
     UNFILLED_REMAINDER = "unfilled_remainder"  # IOC or market order leftover
     SELF_TRADE = "self_trade"  # resting order canceled by self-trade prevention

@@ -65,9 +65,6 @@ NEW, PARTIAL_FILL, FILL = ExecType.NEW, ExecType.PARTIAL_FILL, ExecType.FILL
 CANCELED, REPLACED, REJECTED = ExecType.CANCELED, ExecType.REPLACED, ExecType.REJECTED
 MAKER, TAKER = Liquidity.MAKER, Liquidity.TAKER
 MAX_VALUE = 1 << 62  # largest price or quantity: the compiled book keeps them in 64 bits
-_SIDES = (BUY, SELL)
-_ORDER_TYPES = (LIMIT, MARKET)
-_TIMES_IN_FORCE = (DAY, IOC, FOK)
 
 # Reports are built with tuple.__new__ directly: the same object the NamedTuple's own
 # __new__ makes, without its Python-level frame (about 40% cheaper, measured).
@@ -314,7 +311,7 @@ class PythonOrderBook:
     def _reject_reason(self, order: NewOrder) -> RejectReason:
         if order.min_quantity or order.peg is not None:
             return RejectReason.UNSUPPORTED
-        if order.side not in _SIDES:
+        if order.side is not BUY and order.side is not SELL:  # identity: "buy" == BUY
             return RejectReason.INVALID_SIDE
         order_type = order.order_type
         if order_type is LIMIT:
@@ -334,7 +331,7 @@ class PythonOrderBook:
         else:
             return RejectReason.INVALID_ORDER_TYPE
         tif = order.time_in_force
-        if tif not in _TIMES_IN_FORCE or (order.post_only and tif is not DAY):
+        if (tif is not DAY and tif is not IOC and tif is not FOK) or (order.post_only and tif is not DAY):
             return RejectReason.INVALID_TIME_IN_FORCE
         if type(order.order_id) is not int:
             return RejectReason.INVALID_ORDER_ID

@@ -4,6 +4,8 @@ as well as from venue L1/L2 — on fake sessions for the order stream, and in se
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +65,8 @@ def _drive(trader: NoiseTrader, venues: list[Capture], seconds: float,
         for venue in venues:
             trader.connect(venue, market_data=False)
         before(trader)
-        await trader.run()
+        await trader.run()  # starts the timeline (it lives on wake-ups)
+        await asyncio.sleep(seconds + 1)
 
     run(main(), end_ns=round(seconds * S))
 
