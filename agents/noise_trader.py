@@ -112,15 +112,18 @@ class NoiseTrader(Agent):
         # The timeline runs on wake-ups (`on_wakeup`), not in this task: a thousand noise
         # traders waking a few times a second are the busiest timers in a market.
         rng = self.rng
-        self._gaps = BlockDraws(lambda n: rng.exponential(1.0 / self.rate, n), 1024)
-        self._uniforms = BlockDraws(lambda n: rng.random(n), 1024)
+        # Blocks sized to about two minutes of arrivals: a numpy call per block is cheap,
+        # but a thousand slow traders each holding thousands of unused draws is not.
+        block = max(16, min(1024, int(self.rate * 120)))
+        self._gaps = BlockDraws(lambda n: rng.exponential(1.0 / self.rate, n), block)
+        self._uniforms = BlockDraws(lambda n: rng.random(n), 4 * block)
         p = 1.0 / (1.0 + self.mean_offset_ticks)
-        self._offsets = BlockDraws(lambda n: rng.geometric(p, n) - 1, 1024)
+        self._offsets = BlockDraws(lambda n: rng.geometric(p, n) - 1, block)
         if self.size_exponent is None:
-            self._lots = BlockDraws(lambda n: rng.integers(1, self.max_lots + 1, n), 1024)
+            self._lots = BlockDraws(lambda n: rng.integers(1, self.max_lots + 1, n), block)
         else:
             a = 1.0 + self.size_exponent
-            self._lots = BlockDraws(lambda n: np.minimum(rng.zipf(a, n), self.max_lots), 1024)
+            self._lots = BlockDraws(lambda n: np.minimum(rng.zipf(a, n), self.max_lots), block)
         self._dark = self.dark_venues if self.dark_fraction > 0.0 else []
         self.wake_after(self._gaps.next())
 
