@@ -117,15 +117,22 @@ def _place_lit(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfil
 def _place_dark(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfile,
                 shares: int) -> bool:
     parent = router.parent
+    buy = parent.side is Side.BUY
     limit = parent.limit_price
-    if limit is not None:  # onto the pool's tick, never looser than the parent's limit
-        limit = (_round_down if parent.side is Side.BUY else _round_up)(limit, venue.tick_size)
-    mid = router.mid()
-    check_price = limit if limit is not None else (round(mid) if mid is not None else None)
     collar = parent.policy.collar_ticks
-    if collar is not None and check_price is None:
-        return False
-    if not router.policy_check(venue.name, shares, check_price if collar is not None else limit):
+    if collar is not None:
+        # Under a collar a pegged child carries the collar's bound as its limit: a pool
+        # pricing off a stale mid can then never fill it outside the collar.
+        mid = router.mid()
+        if mid is None:
+            return False
+        bound = int(mid + collar) if buy else -int(-(mid - collar))  # floor / ceil
+        limit = bound if limit is None else (min(limit, bound) if buy else max(limit, bound))
+    if limit is not None:  # onto the pool's tick, never looser than the parent's limit
+        limit = (_round_down if buy else _round_up)(limit, venue.tick_size)
+        if limit <= 0:
+            return False
+    if not router.policy_check(venue.name, shares, limit):
         return False
     order_id = router.submit_order(venue.name, parent.side, shares, limit,
                                    order_type=OrderType.LIMIT if limit is not None else OrderType.MARKET,

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from market.messages import Side
 from router.allocators.base import Allocation, Allocator, VenueFeedback
@@ -170,3 +172,42 @@ def test_router_kill_switch_leaves_no_working_child() -> None:
     assert router.working == 0
     assert all(child.done for child in router.children.values())
     assert router.filled < parent.quantity
+
+
+router_policies = st.builds(
+    ExecutionPolicy,
+    venues=st.one_of(st.none(), st.lists(st.sampled_from(["LIT1", "LIT2", "LIT3", "DARK1", "SDP1"]),
+                                          min_size=1, max_size=5, unique=True).map(tuple)),
+    max_child_size=st.one_of(st.none(), st.integers(1, 20).map(lambda lots: lots * 100)),
+    max_participation=st.one_of(st.none(), st.floats(0.05, 0.5)),
+    participation_allowance=st.integers(0, 10).map(lambda lots: lots * 100),
+    collar_ticks=st.one_of(st.none(), st.integers(0, 300)),
+)
+
+
+@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(router_policies, st.sampled_from([Side.BUY, Side.SELL]), st.sampled_from([0.2, 0.7]))
+def test_router_random_policies_no_child_ever_violates_them(
+    policy: ExecutionPolicy, side: Side, urgency: float,
+) -> None:
+    parent = ParentOrder(4, side, 8_000, start_ns=1 * S, end_ns=12 * S, urgency=urgency,
+                         policy=policy)
+    router, events, _ = run_with_router(parent, seconds=15)
+    children = [e for e in events if e["event"] == "in"
+                and e["type"] in ("NewOrder", "AcceptQuote", "QuoteRequest")]
+    for child in children:
+        message = child["msg"]
+        if policy.venues is not None:
+            assert child["at"] in policy.venues, child
+        if policy.max_child_size is not None and child["type"] != "QuoteRequest":
+            assert message["quantity"] <= policy.max_child_size, child
+        if policy.collar_ticks is not None and child["type"] != "QuoteRequest":
+            assert message["price"] is not None, child
+    assert router.filled <= parent.quantity
+    if policy.max_participation is not None:
+        assert router.filled <= (policy.max_participation * router.market_volume
+                                 + policy.participation_allowance + policy.max_child_size
+                                 if policy.max_child_size else
+                                 policy.max_participation * router.market_volume
+                                 + policy.participation_allowance + parent.quantity)
