@@ -7,10 +7,11 @@ Imports only `market`.
 from agents.agent import Agent, AgentContext, OrderIds
 from agents.informed_trader import InformedTrader
 from agents.latency_arbitrageur import LatencyArbitrageur
+from agents.registry import AGENTS, AgentSpecError, load_agent
 from agents.market_maker import MarketMaker
 from agents.noise_trader import NoiseTrader
 
 __all__ = [
-    "Agent", "AgentContext", "InformedTrader", "LatencyArbitrageur", "MarketMaker", "NoiseTrader",
-    "OrderIds",
+    "AGENTS", "Agent", "AgentContext", "AgentSpecError", "InformedTrader", "LatencyArbitrageur",
+    "MarketMaker", "NoiseTrader", "OrderIds", "load_agent",
 ]
