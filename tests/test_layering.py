@@ -18,7 +18,8 @@ ALLOWED = {
     "agents": {"market", "agents"},
     "router": {"market", "router", "agents.agent"},
 }
-IMPORT = re.compile(r"^\s*(?:from|import)\s+((?:%s)(?:\.[\w.]+)?)" % "|".join(OURS), re.M)
+_MODULE = r"((?:%s)(?:\.[\w.]+)?)" % "|".join(OURS)
+IMPORT = re.compile(rf"^\s*(?:from\s+{_MODULE}\s+import\b|import\s+{_MODULE}\b)", re.M)
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
@@ -26,7 +27,7 @@ def test_package_imports_only_what_the_design_allows(package: str) -> None:
     offending = []
     for path in sorted((ROOT / package).rglob("*.py")) + sorted((ROOT / package).rglob("*.pyx")):
         for match in IMPORT.finditer(path.read_text()):
-            module = match.group(1)
+            module = match.group(1) or match.group(2)
             top = module.split(".")[0]
             allowed = ALLOWED[package]
             if top in allowed or module in allowed or any(module.startswith(a + ".") for a in allowed if "." in a):
