@@ -45,6 +45,9 @@ concave Kyle's lambda). Prices only: the volatility estimate and the inventory s
 use the plain mid. The flow is timed by arrival, since prints from different venues arrive
 out of their own time order.
 
+Switching off. `quoting = False` pulls every quote at the next requote (a scenario's
+market-maker withdrawal calls `requote` at once) and quotes nothing until set True again.
+
 Risk. Inventory limit: a side is not quoted when all of that side's quotes filling would
 take |inventory| beyond `max_inventory_lots` (worst case: every venue fills). Volatility
 regime: when the realized volatility exceeds `vol_threshold`, `vol_action` "widen"
@@ -223,6 +226,9 @@ class MarketMaker(Agent):
         self._requote_shift = min(ticks.values()) / 4
         self.mid: float | None = None if reference_price is None else float(reference_price)
         self.withdrawn = False  # quotes pulled for high volatility (diagnostics and tests)
+        # False: quote nothing (a scenario's "market makers withdraw"); every quote is
+        # canceled at the next requote. True again resumes quoting.
+        self.quoting = True
         self.withdrawals = 0
         # venue -> ({bid price: quantity}, {ask price: quantity}) from public depth data.
         self._books: dict[str, tuple[dict[int, int], dict[int, int]]] = {
@@ -240,6 +246,8 @@ class MarketMaker(Agent):
         """(bid, ask) at one venue for this state, None for a side not quoted: A-S prices
         (or symmetric, without skew), the volatility regime and the inventory limit applied,
         rounded outward to `tick`."""
+        if not self.quoting:
+            return None, None
         regime = self.vol_threshold is not None and realized_sigma > self.vol_threshold
         if regime and self.vol_action == "withdraw":
             return None, None

@@ -120,6 +120,14 @@ class ConsolidatedFeed:
             self.event_log.record(snapshot.t_ns, "out", self.name, snapshot)
         link.send(snapshot)
 
+    def subscription(self, subscriber: str) -> Link:
+        """The link carrying NBBOs to `subscriber` (a regime shift may change its latency:
+        a venue whose reference turns stale)."""
+        link = self._subscribers.get(subscriber)
+        if link is None:
+            raise KeyError(f"{self.name}: {subscriber!r} is not subscribed")
+        return link
+
     # --- state ------------------------------------------------------------------------
 
     @property

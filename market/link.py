@@ -71,6 +71,20 @@ class Link:
         else:
             self.send = self._send_any
 
+    @property
+    def fixed_ns(self) -> int:
+        """The link's fixed one-way latency (ns)."""
+        return self._fixed_ns
+
+    @fixed_ns.setter
+    def fixed_ns(self, value: int) -> None:
+        """Change the fixed latency from now on (a regime shift: a venue's gateway slows
+        down). FIFO still holds: a message sent after a cut never arrives before one sent
+        earlier (it waits for it)."""
+        if type(value) is not int or value < 0:
+            raise ValueError(f"link: fixed_ns must be an int >= 0, got {value!r}")
+        self._fixed_ns = value
+
     def _send_virtual(self, message: Any) -> None:
         loop: Any = self._clock
         t_ns = loop._now_ns + self._fixed_ns

@@ -4,7 +4,7 @@ single-dealer platform, a fundamental value and the built-in agent population.
 `MarketConfig` (frozen, validated once, errors name the field path) says what to build;
 `build_market(sim, config)` builds it inside a `Simulation` setup callback and returns a
 `Market` holding every piece for reports and tests; `run_market(config, seed, seconds)`
-does both and runs. (The scenario-file loader will produce a `MarketConfig`.)
+does both and runs. (`scenarios.loader` builds one from a scenario file.)
 
 Wiring, and why it is shaped this way. Market-data fan-out is the cost driver: a change at
 a lit venue is delivered once per subscriber. So
@@ -259,13 +259,17 @@ class MarketConfig:
     dealer_clients: DealerClientConfig = DealerClientConfig()
     agent_jitter_ns: int = 0  # mean exponential jitter on every agent link
     record_events: bool = True  # venues and feeds log to the event log (False: digest = header only)
+    # More dark pools, wired to the feed like `dark_pool` (a scenario's `venues.dark[1:]`);
+    # the built-in population trades in `dark_pool` only.
+    extra_dark_pools: tuple[DarkPoolConfig, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self, "")
         if not self.lit_venues:
             raise ValueError("lit_venues was (), expected at least one lit venue")
         names = [v.name for v in self.lit_venues] + [
-            self.feed.name, self.dark_pool.name, self.dealer.name]
+            self.feed.name, self.dark_pool.name, self.dealer.name] + [
+            d.name for d in self.extra_dark_pools]
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"venue name {name!r} is used twice, expected unique names")
@@ -582,6 +586,7 @@ class Market:
         self.noise_feed = noise_feed
         self.top_of_book: dict[str, TopOfBookFeed] = {}  # lit venue -> its L1 product
         self.dark_pool = dark_pool
+        self.dark_pools: dict[str, DarkPool] = {dark_pool.name: dark_pool}  # extras too
         self.dealer = dealer
         self.fundamental = fundamental
         self.volatility_regime: VolatilityRegime | None = None
@@ -595,7 +600,7 @@ class Market:
     @property
     def venues(self) -> dict[str, Venue]:
         venues: dict[str, Venue] = dict(self.lit)
-        venues[self.dark_pool.name] = self.dark_pool
+        venues.update(self.dark_pools)
         venues[self.dealer.name] = self.dealer
         return venues
 
@@ -608,7 +613,8 @@ class Market:
 
     def trades_per_venue(self) -> dict[str, int]:
         trades = {name: venue.trades for name, venue in self.lit.items()}
-        trades[self.dark_pool.name] = self.dark_pool.trades
+        for name, pool in self.dark_pools.items():
+            trades[name] = pool.trades
         trades[self.dealer.name] = self.dealer.last_look_fills
         return trades
 
@@ -647,6 +653,16 @@ def build_market(sim: Simulation, config: MarketConfig = MarketConfig()) -> Mark
     sim.add_venue(pool)
     distance[d.name] = d.latency_ns
     feed.subscribe(d.name, pool.on_nbbo, Latency(fixed_ns=f.venue_subscriber_latency_ns))
+    extra_pools: list[DarkPool] = []
+    for x in config.extra_dark_pools:
+        extra = DarkPool(x.name, clock, lot_size=x.lot_size, tick_size=x.tick_size, fee=x.fee,
+                         print_delay_ns=x.print_delay_ns,
+                         auction_interval_ns=x.auction_interval_ns, event_log=log,
+                         rng_streams=streams)
+        sim.add_venue(extra)
+        distance[x.name] = x.latency_ns
+        feed.subscribe(x.name, extra.on_nbbo, Latency(fixed_ns=f.venue_subscriber_latency_ns))
+        extra_pools.append(extra)
 
     s = config.dealer
     dealer = SingleDealerPlatform(
@@ -681,6 +697,7 @@ def build_market(sim: Simulation, config: MarketConfig = MarketConfig()) -> Mark
         feed.subscribe(noise_feed.name, noise_feed.on_nbbo)
 
     market = Market(config, clock, lit, feed, noise_feed, pool, dealer, fundamental)
+    market.dark_pools.update((extra.name, extra) for extra in extra_pools)
     market.volatility_regime = regime
 
     def base_latencies(population: str, count: int, bounds: tuple[int, int]) -> list[int]:

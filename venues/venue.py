@@ -106,6 +106,15 @@ class Venue:
         self._subscribers.append(link)
         self.on_subscribed(link)
 
+    def session_links(self) -> list[Link]:
+        """Every session's links, inbound and outbound, in connection order (a regime shift
+        that changes this venue's order-entry latency adjusts them)."""
+        links: list[Link] = []
+        for session in self._sessions.values():
+            links.append(session._inbound)
+            links.append(session._outbound)
+        return links
+
     def _stream(self, name: str, latency: Latency) -> Any:
         if not latency.jitter_ns:
             return None

@@ -1,0 +1,315 @@
+"""Scenario files in, runs out: `load_scenario(path)` and `run_scenario(scenario, ...)`.
+
+`load_scenario` reads a TOML file and validates it once (`scenarios.schema`, then
+`scenarios.scenario.compile_scenario`): the result is a frozen `Scenario`, or a single `ScenarioError` naming the file, the key path and the
+problem (TOML syntax errors by line and column). Nothing runs before a file is valid.
+
+`run_scenario` builds and runs it, on the one data flow of the design:
+1. `build_market` builds the market from the scenario's `MarketConfig` (venues, feed,
+   fundamental, the built-in populations);
+2. the extra agent groups (dark liquidity providers, latency arbitrageurs, plug-ins) are
+   built and connected here, each agent's base latency drawn from its group's own stream
+   (`latency/<group>`) plus each venue's distance, as `build_market` does;
+3. one `SmartOrderRouter` per parent order, with a `VenueProfile` for each of its venues,
+   its schedule and its allocator (random stream `router/<name>/allocator`), connected to
+   its venues (market data from the lit ones), as `scenarios.regime_routing` wires its
+   router;
+4. the timeline is put on the clock (`scenarios.timeline`);
+5. the run; its event log (header, events, digest trailer) is kept, and written to
+   `out_dir/events.jsonl` when `out_dir` is given;
+6. `router.tca.analyze` per parent order, from the event log alone (`tca.json` in
+   `out_dir`).
+
+Same scenario + same seed => the same event log, byte for byte (the digest).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agents.agent import Agent
+from agents.latency_arbitrageur import LatencyArbitrageur
+from agents.noise_trader import NoiseTrader
+from agents.registry import load_agent
+from market.link import Latency, Link
+from router.allocators.registry import make_allocator
+from router.smart_order_router import SmartOrderRouter
+from router.tactics import VenueKind, VenueProfile
+from router.tca import TransactionCostAnalysis, analyze
+from scenarios.market import Market, build_market
+from scenarios.scenario import Scenario, compile_scenario, make_schedule
+from scenarios.schema import ScenarioError, validate_data
+from scenarios.simulation import Simulation
+from scenarios.timeline import Targets, schedule_timeline
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "LIBRARY",
+    "BuiltScenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "build_scenario",
+    "load_scenario",
+    "parse_scenario",
+    "run_scenario",
+]
+
+LIBRARY = Path(__file__).resolve().parent / "library"  # the scenario library (package data)
+DEFAULT_SCENARIO = Path(__file__).resolve().parent / "default.toml"
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_POPULATION_LISTS = {"noise": "noise", "informed": "informed", "market-maker": "market_makers",
+                     "dealer-client": "dealer_clients"}
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; `ScenarioError` for the first problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ScenarioError(file, "", f"cannot read the file: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError(file, "", f"not UTF-8 text: {error.reason} at byte "
+                            f"{error.start}") from None
+    return parse_scenario(text, file)
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    """Validate scenario text; `file` is the name used in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        match = _TOML_POSITION.search(message)
+        where = ""
+        if match:
+            where = f"line {match.group(1)}, column {match.group(2)}"
+            message = message[:match.start()]
+        raise ScenarioError(file, where, f"TOML syntax error: {message}") from None
+    return compile_scenario(validate_data(data, file), file)
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+@dataclass
+class BuiltScenario:
+    """Everything `build_scenario` made (for the run's results, reports and tests)."""
+
+    scenario: Scenario
+    market: Market
+    groups: dict[str, list[Agent]]  # group name -> its agents (populations included)
+    routers: dict[str, SmartOrderRouter]  # parent order name -> its router
+    targets: Targets
+
+
+def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
+    """Build the scenario's market, groups, routers and timeline inside a `Simulation` setup
+    callback."""
+    config = scenario.market
+    market = build_market(sim, config)
+    venues = market.venues
+    kinds = scenario.venue_kinds()
+    distance = {v.name: v.latency_ns for v in config.lit_venues}
+    distance[config.dark_pool.name] = config.dark_pool.latency_ns
+    distance.update((d.name, d.latency_ns) for d in config.extra_dark_pools)
+    distance[config.dealer.name] = config.dealer.latency_ns
+    lit_names = [v.name for v in config.lit_venues]
+    lot_size = config.lit_venues[0].lot_size
+    subscriber_ns = config.feed.venue_subscriber_latency_ns
+    # Each venue's reference link from the feed (and, below, its arbitrageurs' views).
+    reference_links: dict[str, list[tuple[Link, int]]] = {
+        name: [(market.feed.subscription(name), subscriber_ns)]
+        for name, kind in kinds.items() if kind != "lit"}
+
+    def base_latencies(group: str, count: int, bounds: tuple[int, int]) -> list[int]:
+        if not count:
+            return []
+        drawn: list[int] = sim.rng_streams.stream(f"latency/{group}").integers(
+            bounds[0], bounds[1] + 1, count).tolist()
+        return drawn
+
+    groups: dict[str, list[Agent]] = {}
+    dark_pool_of: dict[str, str] = {}
+    for spec in scenario.agents:
+        members: list[Agent] = []
+        if spec.kind == "population":
+            members = list(getattr(market, _POPULATION_LISTS[spec.type]))
+        elif spec.kind == "dark-provider":
+            assert spec.pool is not None
+            s = spec.settings
+            dark_pool_of[spec.name] = spec.pool
+            pool = venues[spec.pool]
+            for name, base in zip(spec.agent_names,
+                                  base_latencies(spec.name, spec.count, spec.latency_ns)):
+                trader = NoiseTrader(
+                    name, lit_names, rate=s["rate"], market_fraction=0.0,
+                    cancel_fraction=s["cancel_fraction"], max_lots=s["max_lots"],
+                    lot_size=lot_size, tick_size=max(v.tick_size for v in config.lit_venues),
+                    reference_price=config.reference_price, dark_venues=[spec.pool],
+                    dark_fraction=1.0, dark_min_lots=s["dark_min_lots"])
+                sim.add_agent(trader)
+                for lit in lit_names:
+                    trader.connect(venues[lit], Latency(base + distance[lit],
+                                                        config.agent_jitter_ns),
+                                   market_data=False)
+                trader.connect(pool, Latency(base + distance[spec.pool], config.agent_jitter_ns),
+                               market_data=False)
+                market.feed.subscribe(name, trader.on_market_data, Latency(base))
+                members.append(trader)
+        elif spec.kind == "latency-arbitrageur":
+            assert spec.pool is not None
+            s = spec.settings
+            pool_config = next(d for d in (config.dark_pool, *config.extra_dark_pools)
+                               if d.name == spec.pool)
+            for name in spec.agent_names:
+                arb = LatencyArbitrageur(
+                    name, spec.pool, lit_names, threshold_ticks=s["threshold_ticks"],
+                    max_lots=s["max_lots"], lot_size=pool_config.lot_size,
+                    pool_tick_size=pool_config.tick_size,
+                    max_position_lots=s["max_position_lots"], cooldown_ns=s["cooldown_ns"],
+                    active=s["active"])
+                sim.add_agent(arb)
+                for lit in lit_names:
+                    arb.connect(venues[lit], Latency(s["latency_ns"] + distance[lit]))
+                arb.connect(venues[spec.pool], Latency(s["latency_ns"] + distance[spec.pool]),
+                            market_data=False)
+                # The pool's view: the feed at the pool's own latency, delayed with it.
+                market.feed.subscribe(name, arb.on_market_data, Latency(subscriber_ns))
+                reference_links[spec.pool].append((market.feed.subscription(name),
+                                                   subscriber_ns))
+                members.append(arb)
+        else:  # a plug-in
+            cls = load_agent(spec.type)
+            assert spec.venues is not None
+            for name, base in zip(spec.agent_names,
+                                  base_latencies(spec.name, spec.count, spec.latency_ns)):
+                agent = cls(name, **dict(spec.params))
+                sim.add_agent(agent)
+                for venue in spec.venues:
+                    agent.connect(venues[venue], Latency(base + distance[venue],
+                                                         config.agent_jitter_ns),
+                                  market_data=spec.market_data and kinds[venue] == "lit")
+                members.append(agent)
+        groups[spec.name] = members
+
+    routers: dict[str, SmartOrderRouter] = {}
+    for order in scenario.parent_orders:
+        profiles = []
+        for name in order.venues:
+            if kinds[name] == "lit":
+                lit_config = next(v for v in config.lit_venues if v.name == name)
+                profiles.append(VenueProfile(name, VenueKind.LIT, lit_config.tick_size,
+                                             lit_config.lot_size))
+            elif kinds[name] == "dark":
+                pool_config = next(d for d in (config.dark_pool, *config.extra_dark_pools)
+                                   if d.name == name)
+                profiles.append(VenueProfile(name, VenueKind.DARK, pool_config.tick_size,
+                                             pool_config.lot_size))
+            else:
+                profiles.append(VenueProfile(name, VenueKind.DEALER, config.dealer.tick_size,
+                                             lot_size))
+        parent = order.parent
+        allocator = make_allocator(order.allocator.type, list(order.venues),
+                                   sim.rng_streams.stream(f"router/{order.name}/allocator"),
+                                   dict(order.allocator.params))
+        router = SmartOrderRouter(
+            order.name, parent,
+            make_schedule(order.schedule, parent.quantity, parent.start_ns, parent.end_ns),
+            allocator, profiles, slice_interval_ns=order.slice_interval_ns,
+            markout_ns=order.markout_ns, cost_scale_bps=order.cost_scale_bps,
+            cleanup_ns=order.cleanup_ns, feature_venue=order.feature_venue)
+        sim.add_agent(router)
+        for name in order.venues:
+            router.connect(venues[name], Latency(order.latency_ns + distance[name]),
+                           market_data=kinds[name] == "lit")
+        routers[order.name] = router
+
+    targets = Targets(
+        venues=venues, distance_ns=dict(distance), reference_links=reference_links,
+        groups=groups, group_types={g.name: g.type for g in scenario.agents},
+        fundamental=market.fundamental, volatility_regime=market.volatility_regime,
+        dark_pool_of=dark_pool_of, event_log=sim.event_log)
+    schedule_timeline(sim.clock, targets, scenario.timeline)
+    return BuiltScenario(scenario, market, groups, routers, targets)
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioResult:
+    """A finished scenario run: what reports and the CLI summary read."""
+
+    scenario: Scenario
+    seed: int
+    digest: str
+    event_count: int
+    wall_seconds: float
+    built: BuiltScenario
+    events: list[dict[str, Any]]  # the event log's body, parsed (header and trailer apart)
+    tca: dict[str, TransactionCostAnalysis]  # parent order name -> its TCA
+    out_dir: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # "events", "tca" -> written path
+
+    @property
+    def market(self) -> Market:
+        return self.built.market
+
+    @property
+    def routers(self) -> dict[str, SmartOrderRouter]:
+        return self.built.routers
+
+    def shifts(self) -> list[dict[str, Any]]:
+        """The timeline's `RegimeShifted` events, in the order they applied."""
+        return [e for e in self.events if e["type"] == "RegimeShifted"]
+
+    def regime_shifts(self) -> list[tuple[int, str]]:
+        """(t_ns, label) per applied shift, e.g. (45e9, "venue:LIT2 taker_fee=40"): the
+        shape `scenarios.report.write_report(regime_shifts=...)` takes."""
+        return [(e["t"], e["msg"]["target"] + " " + ", ".join(
+            f"{k}={v}" for k, v in e["msg"]["changes"].items())) for e in self.shifts()]
+
+
+def run_scenario(scenario: Scenario, seed: int | None = None,
+                 out_dir: str | Path | None = None) -> ScenarioResult:
+    """Build and run `scenario` (with `seed`, default the file's), then analyze each parent
+    order; with `out_dir`, write `events.jsonl` and `tca.json` there."""
+    seed = scenario.seed if seed is None else seed
+    directory = Path(out_dir) if out_dir is not None else None
+    files: dict[str, Path] = {}
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        files["events"] = directory / "events.jsonl"
+    simulation = Simulation(scenario.name, seed=seed, start_ns=scenario.start_ns,
+                            end_ns=scenario.end_ns, log_path=files.get("events"),
+                            keep_log_lines=True)
+    held: list[BuiltScenario] = []
+    result = simulation.run(lambda sim: held.append(build_scenario(sim, scenario)))
+    lines = simulation.event_log.lines
+    assert lines is not None and result.digest is not None
+    events = [orjson.loads(line) for line in lines[1:-1]]
+    tca = {
+        order.name: analyze(events, order.name, side=order.parent.side.value,
+                            quantity=order.parent.quantity, start_ns=order.parent.start_ns,
+                            end_ns=order.parent.end_ns)
+        for order in scenario.parent_orders
+    }
+    if directory is not None:
+        files["tca"] = directory / "tca.json"
+        files["tca"].write_bytes(orjson.dumps(
+            {"scenario": scenario.name, "seed": seed, "digest": result.digest,
+             "parent_orders": {name: analysis.as_dict() for name, analysis in tca.items()}},
+            option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    return ScenarioResult(scenario, seed, result.digest, result.events, result.wall_seconds,
+                          held[0], events, tca, directory, files)
