@@ -15,7 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py market/_order_book.pyx
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/sorsim demo
+	$(BIN)/sorsim run scenarios/default.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
