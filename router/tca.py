@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fill", "TransactionCostAnalysis", "analyze", "regret_bps"]
+__all__ = ["Fill", "Nbbo", "TransactionCostAnalysis", "analyze", "regret_bps"]
 
 _NS = 1_000_000_000
 MARKOUT_HORIZONS_S = (1, 10, 60)
@@ -44,7 +44,7 @@ class Fill:
     fee: int
 
 
-class _Nbbo:
+class Nbbo:
     """The NBBO mid over time from lit L1 snapshots (venue time)."""
 
     def __init__(self, snapshots: Iterable[dict[str, Any]]) -> None:
@@ -141,7 +141,7 @@ def analyze(
               and message["participant"] == participant and message["last_quantity"]):
             fills.append(Fill(event["t"], event["at"], message["last_quantity"],
                               message["last_price"], message["fee"]))
-    nbbo = _Nbbo(snapshots)
+    nbbo = Nbbo(snapshots)
     arrival = nbbo.mid_at(start_ns)
     end_mid = nbbo.mid_at(end_ns)
     filled = sum(f.quantity for f in fills)

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# _Nbbo is router.tca's private NBBO rebuild; reused so markouts here match the TCA's own.
-from router.tca import MARKOUT_HORIZONS_S, Fill, TransactionCostAnalysis, _Nbbo
+# The TCA's own NBBO rebuild, so markouts here match the TCA's.
+from router.tca import MARKOUT_HORIZONS_S, Fill, TransactionCostAnalysis, Nbbo
 
 __all__ = ["MAX_POINTS", "render_report", "write_report"]
 
@@ -171,7 +171,7 @@ class _Market:
     times: list[int] = field(default_factory=list)
     bids: list[int | None] = field(default_factory=list)
     asks: list[int | None] = field(default_factory=list)
-    nbbo: _Nbbo = field(default_factory=lambda: _Nbbo(()))
+    nbbo: Nbbo = field(default_factory=lambda: Nbbo(()))
 
 
 def _read_market(events: Iterable[Mapping[str, Any]]) -> _Market:
@@ -199,7 +199,7 @@ def _read_market(events: Iterable[Mapping[str, Any]]) -> _Market:
             market.times.append(t)
             market.bids.append(bid)
             market.asks.append(ask)
-    market.nbbo = _Nbbo(snapshots)
+    market.nbbo = Nbbo(snapshots)
     return market
 
 
@@ -231,7 +231,7 @@ def _bucket_ns(tca: TransactionCostAnalysis) -> int:
 _Curve = dict[int, float | None]  # horizon (s) -> mean markout (bps)
 
 
-def _markouts(tca: TransactionCostAnalysis, nbbo: _Nbbo) -> dict[str, _Curve]:
+def _markouts(tca: TransactionCostAnalysis, nbbo: Nbbo) -> dict[str, _Curve]:
     """Markout curves per venue and for all fills ("all"), at 0 s (the fill) and the TCA's
     horizons, with router.tca's formula (so "all" at 1/10/60 s equals tca.markouts_bps)."""
     sign = 1.0 if tca.side == "buy" else -1.0
