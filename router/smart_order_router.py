@@ -116,6 +116,7 @@ class SmartOrderRouter(Agent):
         self.policy_refusals = 0
         self.market_volume = 0  # shares printed at the venues it watches since the start
         self.children: dict[int, Child] = {}
+        self._open: dict[int, Child] = {}  # children not yet done: what `working` sums
         self.slices: list[SliceRecord] = []
         self._pending: deque[SliceRecord] = deque()
         self._touch: dict[str, tuple[int | None, int | None]] = {}
@@ -128,7 +129,7 @@ class SmartOrderRouter(Agent):
     @property
     def working(self) -> int:
         """Shares in children not yet done (including those being canceled)."""
-        return sum(c.leaves for c in self.children.values() if not c.done)
+        return sum(c.leaves for c in self._open.values())
 
     @property
     def remaining(self) -> int:
@@ -212,8 +213,8 @@ class SmartOrderRouter(Agent):
                 record.allocation[venue] = record.allocation.get(venue, 0) + shares
 
     def _cancel_working(self) -> None:
-        for child in self.children.values():
-            if not child.done and not child.cancel_sent and child.cancelable:
+        for child in self._open.values():
+            if not child.cancel_sent and child.cancelable:
                 child.cancel_sent = True
                 self.cancel_order(child.order_id)
 
@@ -233,6 +234,7 @@ class SmartOrderRouter(Agent):
         child.leaves = report.leaves_quantity
         if report.exec_type in _DONE:
             child.done = True
+            self._open.pop(child.order_id, None)
             child.leaves = 0
 
     def on_quote(self, quote: Quote) -> None:
@@ -292,6 +294,7 @@ class SmartOrderRouter(Agent):
 
     def register_child(self, record: SliceRecord, child: Child, *, count_sent: bool = True) -> None:
         self.children[child.order_id] = child
+        self._open[child.order_id] = child
         record.children.append(child.order_id)
         cost = record.costs.get(child.venue)
         if cost is None:
@@ -320,7 +323,3 @@ class SmartOrderRouter(Agent):
     @property
     def average_price(self) -> float | None:
         return self.notional / self.filled if self.filled else None
-
-    @property
-    def side(self) -> Side:
-        return self.parent.side

@@ -73,10 +73,6 @@ def place_child(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfi
     return _request_dealer(router, record, venue, shares)
 
 
-def _limit_ok(router: SmartOrderRouter, price: int) -> bool:
-    return router.parent.allows_price(price)
-
-
 def _round_down(price: int, tick: int) -> int:
     return price - price % tick
 
@@ -100,7 +96,7 @@ def _place_lit(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfil
     else:
         touch = (bid if bid is not None else nbbo_bid) if take else (ask if ask is not None else nbbo_ask)
         price = None if touch is None else (_round_down if take else _round_up)(touch, venue.tick_size)
-    if price is None or price <= 0 or not _limit_ok(router, price):
+    if price is None or price <= 0 or not router.parent.allows_price(price):
         return False
     if not router.policy_check(venue.name, shares, price):
         return False
@@ -161,7 +157,7 @@ def accept_dealer_quote(router: SmartOrderRouter, record: SliceRecord, venue: Ve
             continue
         size = min(shares, quantity)
         size -= size % venue.lot_size
-        if size <= 0 or not _limit_ok(router, price):
+        if size <= 0 or not router.parent.allows_price(price):
             return
         if not router.policy_check(venue.name, size, price):
             return
