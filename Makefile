@@ -11,7 +11,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml setup.py market/_order_book.pyx
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	# QuickFIX, the independent FIX engine of the interoperability tests: a prebuilt wheel in
+	# ../shared/wheels when there, else built from PyPI's source (about 10 minutes).
+	$(BIN)/python -m pip install --quiet --find-links ../shared/wheels quickfix==1.16.0
 	touch $(STAMP)
 
 demo: $(STAMP)
