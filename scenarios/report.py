@@ -41,7 +41,7 @@ from typing import Any
 # The TCA's own NBBO rebuild, so markouts here match the TCA's.
 from router.tca import MARKOUT_HORIZONS_S, Fill, TransactionCostAnalysis, Nbbo
 
-__all__ = ["MAX_POINTS", "render_report", "write_report"]
+__all__ = ["MAX_POINTS", "markout_curves", "render_report", "write_report"]
 
 S = 1_000_000_000
 MAX_POINTS = 2_000
@@ -106,7 +106,7 @@ def render_report(
                     | {v for t in tcas.values() for b in t.allocation_over_time for v in b["sent"]})
     colors = {v: _VENUE_COLORS[i % len(_VENUE_COLORS)] for i, v in enumerate(venues)}
     x_range = _time_range(market, tcas, shifts)
-    markouts = {name: _markouts(tca, market.nbbo) for name, tca in tcas.items()}
+    markouts = {name: markout_curves(tca, market.nbbo) for name, tca in tcas.items()}
 
     out: list[str] = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -231,7 +231,7 @@ def _bucket_ns(tca: TransactionCostAnalysis) -> int:
 _Curve = dict[int, float | None]  # horizon (s) -> mean markout (bps)
 
 
-def _markouts(tca: TransactionCostAnalysis, nbbo: Nbbo) -> dict[str, _Curve]:
+def markout_curves(tca: TransactionCostAnalysis, nbbo: Nbbo) -> dict[str, _Curve]:
     """Markout curves per venue and for all fills ("all"), at 0 s (the fill) and the TCA's
     horizons, with router.tca's formula (so "all" at 1/10/60 s equals tca.markouts_bps)."""
     sign = 1.0 if tca.side == "buy" else -1.0

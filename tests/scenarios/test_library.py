@@ -324,19 +324,29 @@ def test_cli_run_bad_file_exits_2_before_any_run(
     assert not out.exists()
 
 
-def test_cli_run_prints_summary_and_writes_files(
+def test_cli_run_prints_summary_tables_and_writes_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = LIBRARY / "fee_change.toml"
     assert main(["run", str(path), "--seed", "3", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("scenario      fee_change (seed 3, 90 simulated s)")
-    for label in ("event log", "shifts", "parent order SOR: buy 20,000 shares", "IS vs arrival",
-                  "VWAP slippage", "fill rate", "fees", "share of flow", "LIT1", "LIT2",
-                  "LIT3", "written"):
+    for label in ("event log", "shifts", "Parent orders", "IS bps", "VWAP slip bps",
+                  "fill rate", "fees $", "regret bps", "SOR by venue", "share of flow",
+                  "cost bps", "markout 1 s", "written"):
         assert label in out, label
     assert "45.000 s  venue:LIT2: maker_fee = -20, taker_fee = 40" in out
-    assert (tmp_path / "events.jsonl").exists() and (tmp_path / "tca.json").exists()
+    assert "\x1b[" not in out  # no terminal codes when stdout is not a terminal
+    tca = json.loads((tmp_path / "tca.json").read_text())["parent_orders"]["SOR"]
+    row = next(line.split() for line in out.splitlines() if line.startswith(" SOR "))
+    assert row[1:4] == ["buy", "20,000,", "2-85"]
+    assert f"{tca['implementation_shortfall_bps']:+.2f}" in row
+    assert f"{tca['vwap_slippage_bps']:+.2f}" in row
+    assert f"{tca['fill_rate']:.1%}" in row
+    for venue, figures in tca["venues"].items():
+        cells = next(line.split() for line in out.splitlines() if line.startswith(f" {venue} "))
+        assert cells[2:4] == [f"{figures['sent']:,}", f"{figures['filled']:,}"], venue
+        assert f"{figures['cost_bps']:+.2f}" in cells, venue
     _, _, trailer = read_event_log(tmp_path / "events.jsonl")
     assert trailer is not None and f"sha256 {trailer['sha256']}" in out
 

@@ -15,7 +15,7 @@ from router.tca import TransactionCostAnalysis, analyze
 from scenarios.report import (
     MAX_POINTS,
     _downsample,
-    _markouts,
+    markout_curves,
     _read_market,
     _shortfall_series,
     render_report,
@@ -218,7 +218,7 @@ def test_shortfall_series_sell_side_selling_below_arrival_is_a_cost() -> None:
 def test_markouts_all_fills_equal_tca_markouts_and_split_by_venue() -> None:
     events = hand_built_events()
     tca = hand_built_tca(events)
-    curves = _markouts(tca, _read_market(events).nbbo)
+    curves = markout_curves(tca, _read_market(events).nbbo)
     assert list(curves) == ["all", "DARK1", "LIT1", "LIT2"]
     for h in (1, 10, 60):
         assert curves["all"][h] == pytest.approx(tca.markouts_bps[f"{h}s"])
