@@ -3,6 +3,7 @@
 - `sorsim validate FILE...`: validation only; "ok: FILE" per good file (exit 0), else the
   one error of each bad file on stderr (exit 2).
 - `sorsim run FILE [--seed N] [--out DIR] [--quiet]`: `scenarios.run`.
+- `sorsim compare FILE --routers A,B,C --seeds N [...]`: `scenarios.compare`.
 - `sorsim demo`: one lit exchange and seeded noise traders (the first demo).
 
 Each command is one `_add_<command>(commands)` function that declares its arguments and
@@ -15,7 +16,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TypeAlias
 
+from scenarios.compare import compare_file
 from scenarios.demo import format_price, run_demo
+from scenarios.fan_out import BACKENDS
 from scenarios.loader import load_scenario
 from scenarios.run import EXIT_INVALID, run_file
 from scenarios.schema import ScenarioError
@@ -41,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_validate(commands)
     _add_run(commands)
+    _add_compare(commands)
     return parser
 
 
@@ -79,6 +83,36 @@ def _add_run(commands: Commands) -> None:
     run.set_defaults(handler=lambda args: run_file(
         args.file, seed=args.seed, out=args.out, console=make_console(),
         progress=not args.quiet))
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+
+def _add_compare(commands: Commands) -> None:
+    compare = commands.add_parser("compare", help="the same scenario per router over seeds")
+    compare.add_argument("file", metavar="FILE")
+    compare.add_argument("--routers", required=True, metavar="A,B,C",
+                         help="allocator keys or module:Class paths, comma-separated")
+    _add_fan_out_arguments(compare, "compare.json")
+    compare.set_defaults(handler=lambda args: compare_file(
+        args.file, routers=args.routers, seeds=args.seeds, seed=args.seed, out=args.out,
+        backend=args.backend, workers=args.jobs, address=None,
+        console=make_console(), progress=not args.quiet))
+
+
+def _add_fan_out_arguments(parser: argparse.ArgumentParser, output: str) -> None:
+    """The arguments of the commands that fan runs out (compare, sweep)."""
+    parser.add_argument("--seeds", type=int, required=True, metavar="N",
+                        help="how many seeds: the file's seed (or --seed) and the next N-1")
+    parser.add_argument("--seed", type=int, default=None, metavar="BASE",
+                        help="the first seed (default: the file's)")
+    parser.add_argument("--out", default=".", metavar="DIR", help=f"write {output} here "
+                        "(default: the current directory)")
+    parser.add_argument("--jobs", type=int, default=None, metavar="J",
+                        help="parallel runs (default: one per core)")
+    parser.add_argument("--backend", choices=BACKENDS, default="process",
+                        help="a local process pool (default)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 # --- demo -------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,15 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(text, file)
 
 
-def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
-    """Validate scenario text; `file` is the name used in error messages."""
+def parse_scenario(text: str, file: str = "<scenario>", *,
+                   allocator: str | None = None) -> Scenario:
+    """Validate scenario text; `file` is the name used in error messages.
+
+    With `allocator` (a registry key or "module:Class"), every parent order is routed by
+    that allocator instead of its own: with the file's parameters when it is the one the
+    order names, else with the allocator's defaults (the venue lists it takes still default
+    to the router's). The substitution happens before validation, so the result is checked
+    like a file that said so."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -98,7 +105,30 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
             where = f"line {match.group(1)}, column {match.group(2)}"
             message = message[:match.start()]
         raise ScenarioError(file, where, f"TOML syntax error: {message}") from None
-    return compile_scenario(validate_data(data, file), file)
+    if allocator is None:
+        scenario = compile_scenario(validate_data(data, file), file)
+    else:
+        _substitute_allocator(data, allocator)
+        try:
+            scenario = compile_scenario(validate_data(data, file), file)
+        except ScenarioError as error:
+            raise ScenarioError(file, error.path, f"{error.problem} (with every parent order "
+                                f"routed by allocator {allocator!r})") from None
+    return replace(scenario, source=text, allocator_override=allocator)
+
+
+def _substitute_allocator(data: dict[str, Any], allocator: str) -> None:
+    """Route every parent order of parsed TOML by `allocator` (see `parse_scenario`)."""
+    orders = data.get("parent_orders")
+    if not isinstance(orders, list):
+        return  # validation reports it
+    for order in orders:
+        if not isinstance(order, dict):
+            continue
+        own = order.get("allocator")
+        own_type = own.get("type") if isinstance(own, dict) else own
+        if own_type != allocator:
+            order["allocator"] = {"type": allocator}
 
 
 # --- building -------------------------------------------------------------------------------

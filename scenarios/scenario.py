@@ -172,6 +172,10 @@ class Scenario:
     agents: tuple[AgentGroupSpec, ...]
     parent_orders: tuple[ParentOrderSpec, ...]
     timeline: tuple[TimelineEntry, ...]
+    # What it was loaded from (`scenarios.loader.parse_scenario` sets them; the event log's
+    # header records them, so that a log alone replays the run).
+    source: str = ""  # the file's text
+    allocator_override: str | None = None  # every parent order's allocator replaced by this
 
     @property
     def duration_s(self) -> float:

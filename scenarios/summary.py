@@ -34,7 +34,7 @@ from scenarios.loader import ScenarioResult
 from scenarios.report import markout_curves
 
 __all__ = ["REGRET_MIN_SHARE", "hindsight_regret_bps", "make_console", "parent_figures",
-           "print_summary", "run_figures", "venue_table"]
+           "make_table", "print_summary", "run_figures", "venue_table"]
 
 NS_PER_S = 1_000_000_000
 REGRET_MIN_SHARE = 0.05
@@ -134,7 +134,7 @@ def print_summary(console: Console, result: ScenarioResult,
     for line in lines:
         console.print(line, markup=False, soft_wrap=True)
 
-    orders = _table(["parent", "order", "schedule", "allocator", "filled",
+    orders = make_table(["parent", "order", "schedule", "allocator", "filled",
                                       "fill rate", "IS bps", "VWAP slip bps", "fees $",
                                       "regret bps"], text_columns=4)
     for order in scenario.parent_orders:
@@ -165,7 +165,7 @@ def print_summary(console: Console, result: ScenarioResult,
 
 def venue_table(venues: Iterable[tuple[str, Mapping[str, Any]]], increment: float) -> Table:
     """One parent order's venues: share of flow, fill rate, cost, markouts, fees."""
-    table = _table(["venue", "share of flow", "sent", "filled", "fill rate", "cost bps",
+    table = make_table(["venue", "share of flow", "sent", "filled", "fill rate", "cost bps",
                     *(f"markout {h} s" for h in MARKOUT_HORIZONS_S), "fees $"])
     for venue, v in venues:
         table.add_row(venue, _percent(v["share_of_flow"]), f"{v['sent']:,}",
@@ -175,7 +175,7 @@ def venue_table(venues: Iterable[tuple[str, Mapping[str, Any]]], increment: floa
     return table
 
 
-def _table(columns: Sequence[str], text_columns: int = 1) -> Table:
+def make_table(columns: Sequence[str], text_columns: int = 1) -> Table:
     """A table whose first `text_columns` columns are text (left), the rest figures."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for i, column in enumerate(columns):

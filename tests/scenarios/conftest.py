@@ -40,6 +40,11 @@ set = { taker_fee = 40 }
 """
 
 
+@pytest.fixture(scope="session")
+def tiny_text() -> str:
+    return TINY
+
+
 @pytest.fixture
 def tiny_file(tmp_path: Path) -> Path:
     """`TINY` written to tmp_path/tiny.toml."""

@@ -1,0 +1,199 @@
+"""`sorsim compare FILE --routers a,b,c --seeds N`: the same scenario once per router over
+the same seeds, and which router routes best.
+
+A router is an allocator, by registry key or "module:Class", put in place of every parent
+order's own (`scenarios.loader.parse_scenario(allocator=...)`): with the file's parameters
+when it is the allocator the file names, else with the allocator's defaults (the table
+says which). Every router is checked at load, before any run starts.
+
+Per parent order and router, over the seeds: the mean implementation shortfall (bps of the
+arrival mid, fees included) with its 95% t-interval, the mean fill rate, VWAP slippage and
+regret (against the run's best venue in hindsight, `scenarios.summary`). The best router
+is the one with the lowest mean shortfall; every other router's shortfall minus the
+best's is taken seed by seed (the runs of one seed share the market's random streams, so
+the paired difference is much tighter than the two intervals side by side).
+
+`compare.json` holds all of it: the seeds and how they were chosen, per router the figures
+and intervals, and every run's figures and digest (`sorsim run FILE --seed S` reproduces a
+run of the file's own allocator; the header of any run's log records the override).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+
+from scenarios.fan_out import FanOutError, RunJob, derive_seeds, describe_seeds, fan_out
+from scenarios.loader import parse_scenario
+from scenarios.progress import RunsProgress
+from scenarios.run import EXIT_INVALID
+from scenarios.schema import ScenarioError
+from scenarios.statistics import Interval, mean_interval
+from scenarios.summary import make_table
+
+__all__ = ["compare", "compare_file", "parse_routers", "print_comparison"]
+
+FIGURES = ("implementation_shortfall_bps", "fill_rate", "vwap_slippage_bps", "regret_bps")
+
+
+def parse_routers(text: str) -> list[str]:
+    """"a,b,c" -> ["a", "b", "c"]; empty names and repeats are errors."""
+    routers = [r.strip() for r in text.split(",")]
+    if not routers or any(not r for r in routers):
+        raise ValueError(f"--routers {text!r}: expected comma-separated allocator keys or "
+                         "module:Class paths, e.g. ucb1,d-ucb,lit-only")
+    repeated = sorted({r for r in routers if routers.count(r) > 1})
+    if repeated:
+        raise ValueError(f"--routers {text!r}: {', '.join(repeated)} named twice")
+    return routers
+
+
+def compare(text: str, file: str, routers: Sequence[str], seeds: Sequence[int], *,
+            seed_rule: str = "", backend: str = "process", workers: int | None = None,
+            address: str | None = None,
+            on_done: Callable[[], object] | None = None) -> dict[str, Any]:
+    """Run every router over every seed; the comparison (the shape of `compare.json`).
+    A router that does not load raises `ScenarioError` before any run."""
+    scenario = parse_scenario(text, file)
+    own = {order.allocator.type for order in scenario.parent_orders}
+    for router in routers:
+        parse_scenario(text, file, allocator=router)  # every router loads, before any run
+    params = {r: "file" if r in own else "defaults" for r in routers}
+    jobs = [RunJob(text, file, seed, router) for router in routers for seed in seeds]
+    results = fan_out(jobs, backend=backend, workers=workers, address=address, on_done=on_done)
+    runs = [{"router": job.allocator, **result} for job, result in zip(jobs, results)]
+    parents = list(scenario.parent_orders)
+    by_router = {r: [run for run in runs if run["router"] == r] for r in routers}
+
+    table: dict[str, Any] = {}
+    best: dict[str, str | None] = {}
+    for order in parents:
+        name = order.name
+        figures = {r: {f: mean_interval(run["parent_orders"][name][f] for run in by_router[r])
+                       for f in FIGURES} for r in routers}
+        ranked = [r for r in routers if figures[r]["implementation_shortfall_bps"].mean is not None]
+        winner = min(ranked, key=lambda r: _mean(figures[r]["implementation_shortfall_bps"]),
+                     default=None)
+        best[name] = winner
+        table[name] = {}
+        for r in routers:
+            row: dict[str, Any] = {f: figures[r][f].as_dict() for f in FIGURES}
+            row["shortfall_minus_best_bps"] = (
+                None if winner is None or r == winner
+                else _paired(by_router[r], by_router[winner], name).as_dict())
+            table[name][r] = row
+    return {
+        "scenario": scenario.name,
+        "file": file,
+        "seeds": list(seeds),
+        "seed_rule": seed_rule,
+        "backend": backend,
+        "routers": {r: {"params": params[r]} for r in routers},
+        "best": best,
+        "parent_orders": table,
+        "runs": runs,
+    }
+
+
+def _mean(interval: Interval) -> float:
+    assert interval.mean is not None
+    return interval.mean
+
+
+def _paired(runs: Sequence[dict[str, Any]], best: Sequence[dict[str, Any]],
+            parent: str) -> Interval:
+    """Shortfall minus the best router's, seed by seed (seeds where both have one)."""
+    best_by_seed = {run["seed"]: run["parent_orders"][parent]["implementation_shortfall_bps"]
+                    for run in best}
+    differences = []
+    for run in runs:
+        mine = run["parent_orders"][parent]["implementation_shortfall_bps"]
+        theirs = best_by_seed.get(run["seed"])
+        if mine is not None and theirs is not None:
+            differences.append(mine - theirs)
+    return mean_interval(differences)
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def compare_file(file: str, *, routers: str, seeds: int, seed: int | None, out: str,
+                 backend: str, workers: int | None, address: str | None, console: Console,
+                 progress: bool = True) -> int:
+    """`sorsim compare`: the exit status (2 for a bad file or router, 1 for a failed run)."""
+    try:
+        names = parse_routers(routers)
+        text = Path(file).read_text(encoding="utf-8")
+        base = parse_scenario(text, file).seed if seed is None else seed
+        chosen = derive_seeds(base, seeds)
+    except (ScenarioError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:
+        print(f"{file}: cannot read the file: {error.strerror or error}", file=sys.stderr)
+        return EXIT_INVALID
+    rule = describe_seeds(chosen, "the file's seed" if seed is None else "--seed")
+    try:
+        with RunsProgress(console, f"compare {len(names)} routers", len(names) * len(chosen),
+                          enabled=progress) as bar:
+            report = compare(text, file, names, chosen, seed_rule=rule, backend=backend,
+                             workers=workers, address=address, on_done=bar.advance)
+    except ScenarioError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    except FanOutError as error:
+        print(f"sorsim compare: {error}", file=sys.stderr)
+        return 1
+    path = Path(out) / "compare.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    print_comparison(console, report)
+    console.print(f"written       {path}", markup=False, soft_wrap=True)
+    return 0
+
+
+def print_comparison(console: Console, report: dict[str, Any]) -> None:
+    """The comparison as one table per parent order."""
+    console.print(f"scenario      {report['scenario']}  {report['file']}", markup=False,
+                  soft_wrap=True)
+    console.print(f"runs          {len(report['runs'])}: {len(report['routers'])} routers x "
+                  f"{report['seed_rule']}, backend {report['backend']}", markup=False,
+                  soft_wrap=True)
+    for parent, rows in report["parent_orders"].items():
+        winner = report["best"][parent]
+        console.print()
+        console.print(f"{parent}: means over seeds with 95% t-intervals; IS - best: the "
+                      f"shortfall minus the best router's ({winner or '-'}, marked *), "
+                      "seed by seed", markup=False, soft_wrap=True)
+        table = make_table(["router", "params", "IS bps", "95% CI", "fill rate",
+                            "VWAP slip bps", "regret bps", "IS - best", "95% CI"],
+                           text_columns=2)
+        for router, row in rows.items():
+            shortfall = row["implementation_shortfall_bps"]
+            difference = row["shortfall_minus_best_bps"]
+            table.add_row(
+                router + (" *" if router == winner else ""),
+                report["routers"][router]["params"],
+                _number(shortfall["mean"]), _ci(shortfall["ci95"]),
+                _percent(row["fill_rate"]["mean"]), _number(row["vwap_slippage_bps"]["mean"]),
+                _number(row["regret_bps"]["mean"]),
+                "best" if router == winner else _number(difference and difference["mean"]),
+                "" if router == winner else _ci(difference and difference["ci95"]))
+        console.print(table)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ci(bounds: Sequence[float] | None) -> str:
+    return "-" if not bounds else f"[{bounds[0]:+.2f}, {bounds[1]:+.2f}]"

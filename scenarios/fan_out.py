@@ -1,0 +1,140 @@
+"""Many runs at once (seeds x routers x scenarios): the fan-out shared by `sorsim compare`,
+`sorsim sweep` and `sorsim regress`.
+
+A `RunJob` is everything one run needs, as plain data: the scenario file's text (not its
+path, so a worker on another machine needs no access to the file), the file's name for
+messages, the seed and an optional allocator override. `run_job(job)` runs it and returns
+`scenarios.summary.run_figures` of the run: the digest and the summary figures, nothing
+that depends on the machine, the process or the wall clock. So a job gives the same
+result in this process, in a process pool or on a Ray worker, and `fan_out` returns the
+results in the jobs' order whatever order they finished in.
+
+Backends:
+- "process": a local `concurrent.futures` process pool of `workers` processes (spawned, not
+  forked: a fork of a process that runs threads, such as a progress bar's or Ray's, can
+  deadlock); one worker, or one job, runs here without a pool;
+
+Seeds: `derive_seeds(base, n)` is base, base + 1, ..., base + n - 1. Each seed gives every
+component its own stream (market.rng derives them from the root seed and the component's
+name), so consecutive seeds are independent runs; the rule is simple to state in output.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+from market.errors import SorsimError
+from scenarios.loader import parse_scenario, run_scenario
+from scenarios.summary import run_figures
+
+__all__ = ["BACKENDS", "FanOutError", "RunJob", "derive_seeds", "describe_seeds", "fan_out",
+           "run_job",
+           "run_job_reporting"]
+
+BACKENDS = ("process",)
+
+
+class FanOutError(SorsimError):
+    """A run of a fan-out failed or a backend cannot start; the message names which."""
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """One run: a scenario's text, its file name, the seed, an allocator override."""
+
+    text: str
+    file: str
+    seed: int
+    allocator: str | None = None
+
+    def describe(self) -> str:
+        routed = f", allocator {self.allocator}" if self.allocator is not None else ""
+        return f"{self.file} (seed {self.seed}{routed})"
+
+
+def run_job(job: RunJob) -> dict[str, Any]:
+    """Run one job here; its `run_figures`."""
+    scenario = parse_scenario(job.text, job.file, allocator=job.allocator)
+    return run_figures(run_scenario(scenario, seed=job.seed))
+
+
+def run_job_reporting(job: RunJob) -> dict[str, Any]:
+    """`run_job` for a worker: any failure comes back as a `FanOutError` naming the run,
+    with the worker's traceback in its text (our errors do not all survive pickling)."""
+    try:
+        return run_job(job)
+    except Exception as error:
+        trace = "".join(traceback.format_exception(error)).rstrip()
+        raise FanOutError(f"run {job.describe()} failed: {type(error).__name__}: {error}\n"
+                          f"{trace}") from None
+
+
+def derive_seeds(base: int, count: int) -> list[int]:
+    """The seeds of a fan-out: `count` consecutive seeds from `base`."""
+    if count < 1:
+        raise ValueError(f"the number of seeds was {count}, expected >= 1")
+    return [base + i for i in range(count)]
+
+
+def describe_seeds(seeds: Sequence[int], origin: str) -> str:
+    """How the seeds were chosen, e.g. "seeds 7..9 (the file's seed 7 and the next 2)"."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]} ({origin})"
+    return (f"seeds {seeds[0]}..{seeds[-1]} ({origin} {seeds[0]} and the next "
+            f"{len(seeds) - 1})")
+
+
+def fan_out(jobs: Sequence[RunJob], *, backend: str = "process", workers: int | None = None,
+            address: str | None = None,
+            on_done: Callable[[], object] | None = None) -> list[dict[str, Any]]:
+    """Run every job on `backend`; their results in the jobs' order. `workers` bounds the
+    parallel runs (default: one per core, at most one per job); `address` is a Ray
+    cluster's (Ray only); `on_done()` is called as each run finishes (a progress bar)."""
+    if backend not in BACKENDS:
+        raise FanOutError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if address is not None and backend != "ray":
+        raise FanOutError("--address is a Ray cluster's address: use it with --backend ray")
+    if workers is not None and workers < 1:
+        raise FanOutError(f"the number of workers was {workers}, expected >= 1")
+    if not jobs:
+        return []
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    done = on_done or (lambda: None)
+    if workers == 1:
+        results = []
+        for job in jobs:
+            results.append(run_job_reporting(job))
+            done()
+        return results
+    return _run_in_pool(jobs, workers, done)
+
+
+def _run_in_pool(jobs: Sequence[RunJob], workers: int,
+                 done: Callable[[], object]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any] | None] = [None] * len(jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures: dict[Future[dict[str, Any]], int] = {
+            pool.submit(run_job_reporting, job): i for i, job in enumerate(jobs)}
+        try:
+            for future in as_completed(futures):
+                index = futures[future]
+                error = future.exception()
+                if isinstance(error, FanOutError):
+                    raise error
+                if error is not None:  # the pool broke (a worker killed, out of memory)
+                    raise FanOutError(f"run {jobs[index].describe()} failed: "
+                                      f"{type(error).__name__}: {error}") from error
+                results[index] = future.result()
+                done()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return [r for r in results if r is not None]
