@@ -4,6 +4,8 @@
   one error of each bad file on stderr (exit 2).
 - `sorsim run FILE [--seed N] [--out DIR] [--quiet]`: `scenarios.run`.
 - `sorsim compare FILE --routers A,B,C --seeds N [...]`: `scenarios.compare`.
+- `sorsim sweep FILE --seeds N [--backend process|ray] [--address ADDR] [...]`:
+  `scenarios.sweep` (both fan out with `scenarios.fan_out`).
 - `sorsim demo`: one lit exchange and seeded noise traders (the first demo).
 
 Each command is one `_add_<command>(commands)` function that declares its arguments and
@@ -23,6 +25,7 @@ from scenarios.loader import load_scenario
 from scenarios.run import EXIT_INVALID, run_file
 from scenarios.schema import ScenarioError
 from scenarios.summary import make_console
+from scenarios.sweep import sweep_file
 from venues.lit_exchange import LitExchange
 
 __all__ = ["build_parser", "main"]
@@ -45,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(commands)
     _add_run(commands)
     _add_compare(commands)
+    _add_sweep(commands)
     return parser
 
 
@@ -96,8 +100,19 @@ def _add_compare(commands: Commands) -> None:
     _add_fan_out_arguments(compare, "compare.json")
     compare.set_defaults(handler=lambda args: compare_file(
         args.file, routers=args.routers, seeds=args.seeds, seed=args.seed, out=args.out,
-        backend=args.backend, workers=args.jobs, address=None,
+        backend=args.backend, workers=args.jobs, address=args.address,
         console=make_console(), progress=not args.quiet))
+
+
+def _add_sweep(commands: Commands) -> None:
+    sweep = commands.add_parser("sweep", help="one scenario over many seeds, on a process "
+                                "pool or Ray")
+    sweep.add_argument("file", metavar="FILE")
+    _add_fan_out_arguments(sweep, "sweep.json")
+    sweep.set_defaults(handler=lambda args: sweep_file(
+        args.file, seeds=args.seeds, seed=args.seed, out=args.out, backend=args.backend,
+        workers=args.jobs, address=args.address, console=make_console(),
+        progress=not args.quiet))
 
 
 def _add_fan_out_arguments(parser: argparse.ArgumentParser, output: str) -> None:
@@ -111,7 +126,9 @@ def _add_fan_out_arguments(parser: argparse.ArgumentParser, output: str) -> None
     parser.add_argument("--jobs", type=int, default=None, metavar="J",
                         help="parallel runs (default: one per core)")
     parser.add_argument("--backend", choices=BACKENDS, default="process",
-                        help="a local process pool (default)")
+                        help="a local process pool (default) or Ray")
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="a Ray cluster's address (default: a local Ray instance)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

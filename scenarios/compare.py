@@ -34,7 +34,7 @@ from scenarios.progress import RunsProgress
 from scenarios.run import EXIT_INVALID
 from scenarios.schema import ScenarioError
 from scenarios.statistics import Interval, mean_interval
-from scenarios.summary import make_table
+from scenarios.summary import make_table, percent, signed
 
 __all__ = ["compare", "compare_file", "parse_routers", "print_comparison"]
 
@@ -179,20 +179,12 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
             table.add_row(
                 router + (" *" if router == winner else ""),
                 report["routers"][router]["params"],
-                _number(shortfall["mean"]), _ci(shortfall["ci95"]),
-                _percent(row["fill_rate"]["mean"]), _number(row["vwap_slippage_bps"]["mean"]),
-                _number(row["regret_bps"]["mean"]),
-                "best" if router == winner else _number(difference and difference["mean"]),
+                signed(shortfall["mean"]), _ci(shortfall["ci95"]),
+                percent(row["fill_rate"]["mean"]), signed(row["vwap_slippage_bps"]["mean"]),
+                signed(row["regret_bps"]["mean"]),
+                "best" if router == winner else signed(difference and difference["mean"]),
                 "" if router == winner else _ci(difference and difference["ci95"]))
         console.print(table)
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.2f}"
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def _ci(bounds: Sequence[float] | None) -> str:

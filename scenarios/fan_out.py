@@ -13,6 +13,8 @@ Backends:
 - "process": a local `concurrent.futures` process pool of `workers` processes (spawned, not
   forked: a fork of a process that runs threads, such as a progress bar's or Ray's, can
   deadlock); one worker, or one job, runs here without a pool;
+- "ray": Ray tasks on a local instance or a cluster (`scenarios.ray_backend`, imported
+  only then: Ray is an optional extra).
 
 Seeds: `derive_seeds(base, n)` is base, base + 1, ..., base + n - 1. Each seed gives every
 component its own stream (market.rng derives them from the root seed and the component's
@@ -37,7 +39,7 @@ __all__ = ["BACKENDS", "FanOutError", "RunJob", "derive_seeds", "describe_seeds"
            "run_job",
            "run_job_reporting"]
 
-BACKENDS = ("process",)
+BACKENDS = ("process", "ray")
 
 
 class FanOutError(SorsimError):
@@ -106,6 +108,10 @@ def fan_out(jobs: Sequence[RunJob], *, backend: str = "process", workers: int | 
         return []
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     done = on_done or (lambda: None)
+    if backend == "ray":
+        from scenarios.ray_backend import run_on_ray
+
+        return run_on_ray(jobs, workers=workers, address=address, on_done=done)
     if workers == 1:
         results = []
         for job in jobs:

@@ -34,7 +34,8 @@ from scenarios.loader import ScenarioResult
 from scenarios.report import markout_curves
 
 __all__ = ["REGRET_MIN_SHARE", "hindsight_regret_bps", "make_console", "parent_figures",
-           "make_table", "print_summary", "run_figures", "venue_table"]
+           "make_table", "percent", "print_summary", "run_figures", "signed",
+           "venue_table"]
 
 NS_PER_S = 1_000_000_000
 REGRET_MIN_SHARE = 0.05
@@ -145,9 +146,9 @@ def print_summary(console: Console, result: ScenarioResult,
             f"{parent.side.value} {parent.quantity:,}, {parent.start_ns / NS_PER_S:g}"
             f"-{parent.end_ns / NS_PER_S:g} s",
             order.schedule.type, order.allocator.type, f"{f['filled']:,}",
-            _percent(f["fill_rate"]), _bps(f["implementation_shortfall_bps"]),
-            _bps(f["vwap_slippage_bps"]), f"{f['fees'] * increment:,.2f}",
-            _bps(f["regret_bps"]))
+            percent(f["fill_rate"]), signed(f["implementation_shortfall_bps"]),
+            signed(f["vwap_slippage_bps"]), f"{f['fees'] * increment:,.2f}",
+            signed(f["regret_bps"]))
     console.print()
     console.print("Parent orders", markup=False)
     console.print(orders)
@@ -168,9 +169,9 @@ def venue_table(venues: Iterable[tuple[str, Mapping[str, Any]]], increment: floa
     table = make_table(["venue", "share of flow", "sent", "filled", "fill rate", "cost bps",
                     *(f"markout {h} s" for h in MARKOUT_HORIZONS_S), "fees $"])
     for venue, v in venues:
-        table.add_row(venue, _percent(v["share_of_flow"]), f"{v['sent']:,}",
-                      f"{v['filled']:,}", _percent(v["fill_rate"]), _bps(v["cost_bps"]),
-                      *(_bps(v[f"markout_{h}s_bps"]) for h in MARKOUT_HORIZONS_S),
+        table.add_row(venue, percent(v["share_of_flow"]), f"{v['sent']:,}",
+                      f"{v['filled']:,}", percent(v["fill_rate"]), signed(v["cost_bps"]),
+                      *(signed(v[f"markout_{h}s_bps"]) for h in MARKOUT_HORIZONS_S),
                       f"{v['fees'] * increment:,.2f}")
     return table
 
@@ -183,9 +184,11 @@ def make_table(columns: Sequence[str], text_columns: int = 1) -> Table:
     return table
 
 
-def _bps(value: float | None) -> str:
+def signed(value: float | None) -> str:
+    """A figure in bps (or any signed figure) for a table: "+1.23", "-" when absent."""
     return "-" if value is None else f"{value:+.2f}"
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """A fraction for a table: "98.5%", "-" when absent."""
     return "-" if value is None else f"{value:.1%}"
