@@ -1,7 +1,9 @@
 """The event log: every message a venue sends or receives, one orjson line each.
 
 Format (JSON lines):
-- line 1, the header: `{"header": {"format": 1, "scenario": ..., "seed": ..., "version": ...}}`
+- line 1, the header: `{"header": {"format": 1, "scenario": ..., "seed": ..., "version": ...}}`,
+  then any extra fields the writer adds (a scenario run adds its file's name and full text,
+  so that the log alone replays it: `sorsim replay`);
 - then one line per event: `{"t": t_ns, "event": "in"|"out", "at": venue, "type": name,
   "msg": {field: value, ...}}` where `t` is the integer simulated time at which the venue
   received or sent the message (a broadcast to many subscribers is one "out" line);
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from importlib import metadata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,6 +49,7 @@ class EventLog:
         seed: int,
         version: str | None = None,
         keep_lines: bool = False,
+        extra_header: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self._file: BinaryIO | None = open(self.path, "wb") if self.path is not None else None
@@ -60,6 +64,10 @@ class EventLog:
             "seed": seed,
             "version": version if version is not None else package_version(),
         }
+        for key, value in (extra_header or {}).items():
+            if key in self.header:
+                raise ValueError(f"extra header field {key!r} would replace a standard one")
+            self.header[key] = value
         self._fields: dict[type, tuple[str, ...]] = {}
         self._write(orjson.dumps({"header": self.header}))
 

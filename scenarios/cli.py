@@ -6,6 +6,7 @@
 - `sorsim compare FILE --routers A,B,C --seeds N [...]`: `scenarios.compare`.
 - `sorsim sweep FILE --seeds N [--backend process|ray] [--address ADDR] [...]`:
   `scenarios.sweep` (both fan out with `scenarios.fan_out`).
+- `sorsim replay EVENTS.JSONL`: `scenarios.replay`.
 - `sorsim demo`: one lit exchange and seeded noise traders (the first demo).
 
 Each command is one `_add_<command>(commands)` function that declares its arguments and
@@ -22,6 +23,7 @@ from scenarios.compare import compare_file
 from scenarios.demo import format_price, run_demo
 from scenarios.fan_out import BACKENDS
 from scenarios.loader import load_scenario
+from scenarios.replay import replay_file
 from scenarios.run import EXIT_INVALID, run_file
 from scenarios.schema import ScenarioError
 from scenarios.summary import make_console
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_compare(commands)
     _add_sweep(commands)
+    _add_replay(commands)
     return parser
 
 
@@ -130,6 +133,16 @@ def _add_fan_out_arguments(parser: argparse.ArgumentParser, output: str) -> None
     parser.add_argument("--address", default=None, metavar="ADDR",
                         help="a Ray cluster's address (default: a local Ray instance)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# --- replay -----------------------------------------------------------------------------------
+
+
+def _add_replay(commands: Commands) -> None:
+    replay = commands.add_parser("replay", help="re-run the run a log records and check its "
+                                 "digest")
+    replay.add_argument("log", metavar="EVENTS.JSONL")
+    replay.set_defaults(handler=lambda args: replay_file(args.log, console=make_console()))
 
 
 # --- demo -------------------------------------------------------------------------------------

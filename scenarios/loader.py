@@ -16,7 +16,8 @@ problem (TOML syntax errors by line and column). Nothing runs before a file is v
    router;
 4. the timeline is put on the clock (`scenarios.timeline`);
 5. the run; its event log (header, events, digest trailer) is kept, and written to
-   `out_dir/events.jsonl` when `out_dir` is given;
+   `out_dir/events.jsonl` when `out_dir` is given. The header holds the scenario file's
+   name and full text (and an allocator override), so a log alone replays its run;
 6. `router.tca.analyze` per parent order, from the event log alone (`tca.json` in
    `out_dir`).
 
@@ -58,6 +59,7 @@ __all__ = [
     "ScenarioResult",
     "build_scenario",
     "load_scenario",
+    "log_header",
     "parse_scenario",
     "run_scenario",
 ]
@@ -94,7 +96,8 @@ def parse_scenario(text: str, file: str = "<scenario>", *,
     that allocator instead of its own: with the file's parameters when it is the one the
     order names, else with the allocator's defaults (the venue lists it takes still default
     to the router's). The substitution happens before validation, so the result is checked
-    like a file that said so."""
+    like a file that said so. `Scenario.allocator_override` records it when it changed
+    an order (the file's own allocator is the file as it is: same run, same digest)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -105,10 +108,10 @@ def parse_scenario(text: str, file: str = "<scenario>", *,
             where = f"line {match.group(1)}, column {match.group(2)}"
             message = message[:match.start()]
         raise ScenarioError(file, where, f"TOML syntax error: {message}") from None
-    if allocator is None:
+    if allocator is None or not _substitute_allocator(data, allocator):
+        allocator = None  # nothing to replace: the file as it is
         scenario = compile_scenario(validate_data(data, file), file)
     else:
-        _substitute_allocator(data, allocator)
         try:
             scenario = compile_scenario(validate_data(data, file), file)
         except ScenarioError as error:
@@ -117,11 +120,13 @@ def parse_scenario(text: str, file: str = "<scenario>", *,
     return replace(scenario, source=text, allocator_override=allocator)
 
 
-def _substitute_allocator(data: dict[str, Any], allocator: str) -> None:
-    """Route every parent order of parsed TOML by `allocator` (see `parse_scenario`)."""
+def _substitute_allocator(data: dict[str, Any], allocator: str) -> bool:
+    """Route every parent order of parsed TOML by `allocator` (see `parse_scenario`);
+    whether any order changed."""
     orders = data.get("parent_orders")
     if not isinstance(orders, list):
-        return  # validation reports it
+        return False  # validation reports it
+    changed = False
     for order in orders:
         if not isinstance(order, dict):
             continue
@@ -129,6 +134,8 @@ def _substitute_allocator(data: dict[str, Any], allocator: str) -> None:
         own_type = own.get("type") if isinstance(own, dict) else own
         if own_type != allocator:
             order["allocator"] = {"type": allocator}
+            changed = True
+    return changed
 
 
 # --- building -------------------------------------------------------------------------------
@@ -293,6 +300,7 @@ class ScenarioResult:
     tca: dict[str, TransactionCostAnalysis]  # parent order name -> its TCA
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)  # "events", "tca" -> written path
+    log_lines: list[bytes] = field(default_factory=list)  # the raw log: header .. trailer
 
     @property
     def market(self) -> Market:
@@ -316,14 +324,19 @@ class ScenarioResult:
 def run_scenario(scenario: Scenario, seed: int | None = None,
                  out_dir: str | Path | None = None, *,
                  on_time: Callable[[int], object] | None = None,
-                 every_ns: int | None = None) -> ScenarioResult:
+                 every_ns: int | None = None,
+                 version: str | None = None) -> ScenarioResult:
     """Build and run `scenario` (with `seed`, default the file's), then analyze each parent
     order; with `out_dir`, write `events.jsonl` and `tca.json` there.
 
     `on_time(now_ns)`, when given, is called every `every_ns` of simulated time before the
     end (default: a 500th of the run) from a timer on the run's own clock: a progress display follows
     simulated time without reading the wall clock. It must only observe: the timer sends
-    no message, so the event log and its digest are those of a run without it."""
+    no message, so the event log and its digest are those of a run without it.
+
+    The log's header records what replays the run (`log_header`): the file's name and
+    text, and the allocator override if any. `version` is the sorsim version the header
+    states (default: this one's; `sorsim replay` states the recorded one)."""
     seed = scenario.seed if seed is None else seed
     directory = Path(out_dir) if out_dir is not None else None
     files: dict[str, Path] = {}
@@ -332,7 +345,8 @@ def run_scenario(scenario: Scenario, seed: int | None = None,
         files["events"] = directory / "events.jsonl"
     simulation = Simulation(scenario.name, seed=seed, start_ns=scenario.start_ns,
                             end_ns=scenario.end_ns, log_path=files.get("events"),
-                            keep_log_lines=True)
+                            keep_log_lines=True, log_header=log_header(scenario),
+                            log_version=version)
     held: list[BuiltScenario] = []
 
     def setup(sim: Simulation) -> None:
@@ -358,7 +372,17 @@ def run_scenario(scenario: Scenario, seed: int | None = None,
              "parent_orders": {name: analysis.as_dict() for name, analysis in tca.items()}},
             option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     return ScenarioResult(scenario, seed, result.digest, result.events, result.wall_seconds,
-                          held[0], events, tca, directory, files)
+                          held[0], events, tca, directory, files, lines)
+
+
+def log_header(scenario: Scenario) -> dict[str, Any]:
+    """The event log header's fields beyond scenario, seed and version: the file's name (not
+    its path, so the digest does not depend on where the file sits) and full text, and the
+    allocator override when there is one. Enough to replay the run from the log alone."""
+    header: dict[str, Any] = {"file": Path(scenario.path).name, "text": scenario.source}
+    if scenario.allocator_override is not None:
+        header["allocator"] = scenario.allocator_override
+    return header
 
 
 def _call_every(clock: Clock, every_ns: int, end_ns: int, callback: Callable[[int], object]) -> None:

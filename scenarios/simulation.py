@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class Simulation:
         end_ns: int,
         log_path: str | Path | None = None,
         keep_log_lines: bool = False,
+        log_header: Mapping[str, Any] | None = None,
+        log_version: str | None = None,
     ) -> None:
         if end_ns <= start_ns:
             raise ValueError(f"end_ns={end_ns} must be after start_ns={start_ns}")
@@ -54,7 +56,10 @@ class Simulation:
         self.start_ns = start_ns
         self.end_ns = end_ns
         self.rng_streams = RngStreams(seed)
-        self.event_log = EventLog(log_path, scenario=name, seed=seed, keep_lines=keep_log_lines)
+        # `log_header`: extra header fields (what replays the run); `log_version`: the version
+        # the header states (default: this package's; a replay states the recorded one).
+        self.event_log = EventLog(log_path, scenario=name, seed=seed, keep_lines=keep_log_lines,
+                                  version=log_version, extra_header=log_header)
         self.order_ids = OrderIds()
         self.venues: dict[str, Venue] = {}
         self.agents: dict[str, Agent] = {}

@@ -43,6 +43,17 @@ def test_event_log_header_has_scenario_seed_version_format() -> None:
     }
 
 
+def test_event_log_extra_header_fields_follow_the_standard_ones() -> None:
+    log = EventLog(None, scenario="s", seed=2, version="1.0", keep_lines=True,
+                   extra_header={"file": "s.toml", "text": "duration_s = 1\n"})
+    log.close()
+    assert log.lines is not None
+    assert log.lines[0] == (b'{"header":{"format":1,"scenario":"s","seed":2,"version":"1.0",'
+                            b'"file":"s.toml","text":"duration_s = 1\\n"}}')
+    with pytest.raises(ValueError, match="extra header field 'seed' would replace"):
+        EventLog(None, scenario="s", seed=2, extra_header={"seed": 3})
+
+
 def test_event_log_default_version_is_package_version() -> None:
     log = EventLog(None, scenario="s", seed=0)
     assert isinstance(log.header["version"], str) and log.header["version"]

@@ -35,6 +35,12 @@ def test_allocator_override_replaces_every_order_defaults_unless_it_is_the_files
     assert second.allocator.type == "d-ucb" and dict(second.allocator.params) == {"gamma": 0.8}
 
 
+def test_allocator_override_that_changes_nothing_is_not_recorded(tiny_text: str) -> None:
+    scenario = parse_scenario(tiny_text, "tiny.toml", allocator="ucb1")  # the file's own
+    assert scenario.allocator_override is None
+    assert scenario == parse_scenario(tiny_text, "tiny.toml")
+
+
 def test_allocator_override_dark_allocator_gets_the_routers_pools(tiny_text: str) -> None:
     scenario = parse_scenario(tiny_text, "tiny.toml", allocator="dark-first")
     assert dict(scenario.parent_orders[0].allocator.params) == {"dark": ["DARK1"],

@@ -1,0 +1,184 @@
+"""`sorsim replay events.jsonl`: re-run the scenario a log's header records and check that
+the new log is the same, byte for byte (a bug report is one file).
+
+The header of a scenario run's log holds what the run was made of (`scenarios.loader.
+log_header`): the scenario's name, the file's name and full text, the seed, an allocator
+override if any, and the sorsim version. The replay parses that text, runs it with that
+seed, and compares the two logs line by line: equal logs have equal digests, and the first
+line that differs is the one to look at. The replay's header states the recorded version,
+so that a newer sorsim that reproduces the run's events matches; the version difference
+is reported.
+
+Outcomes: `ReplayOutcome.matches` (exit 0); a difference, named by line (exit 1); a log
+that cannot be replayed, a `ReplayError` naming the file and why (exit 2): not an event
+log, a header without the scenario's text (`sorsim demo` logs, logs from before the
+header held it), a scenario that no longer validates (a plug-in gone, say).
+
+The file's own trailer is checked too: a trailer whose digest does not match the lines
+above it means the file was edited or damaged after the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+
+from market.errors import SorsimError
+from market.event_log import package_version
+from scenarios.loader import parse_scenario, run_scenario
+from scenarios.schema import ScenarioError
+
+__all__ = ["LineDifference", "ReplayError", "ReplayOutcome", "replay_file", "replay_log"]
+
+EXIT_DIFFERS = 1
+EXIT_UNUSABLE = 2
+_SHOWN = 240  # characters of a differing line shown
+
+
+class ReplayError(SorsimError):
+    """The log cannot be replayed; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class LineDifference:
+    """The first line (1-based) where the recorded and replayed logs differ; None for a
+    side that has no such line."""
+
+    line: int
+    recorded: bytes | None
+    replayed: bytes | None
+
+
+@dataclass
+class ReplayOutcome:
+    path: Path
+    header: dict[str, Any]
+    recorded_digest: str | None  # the log's trailer, None without one
+    replayed_digest: str
+    events: int  # the replay's
+    difference: LineDifference | None
+    trailer_consistent: bool | None  # the trailer's digest against the file (None: no trailer)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return self.difference is None
+
+
+def replay_log(path: str | Path) -> ReplayOutcome:
+    """Replay the run `path` records and compare (see the module doc)."""
+    path = Path(path)
+    header = _read_header(path)
+    missing = [k for k in ("text", "seed", "file") if k not in header]
+    if missing:
+        raise ReplayError(f"{path}:1: the header records no scenario file (no "
+                          f"{', '.join(repr(k) for k in missing)}): only the log of a scenario "
+                          "run (`sorsim run FILE --out DIR`) whose header holds the file's "
+                          "text can be replayed")
+    try:
+        scenario = parse_scenario(header["text"], header["file"],
+                                  allocator=header.get("allocator"))
+    except ScenarioError as error:
+        raise ReplayError(f"{path}: the recorded scenario no longer loads: {error}") from None
+    notes = []
+    recorded_version = header.get("version")
+    if recorded_version != package_version():
+        notes.append(f"recorded with sorsim {recorded_version}, replayed with sorsim "
+                     f"{package_version()}")
+    result = run_scenario(scenario, seed=header["seed"], version=recorded_version)
+    difference, trailer, consistent = _compare(path, result.log_lines)
+    if consistent is False:
+        notes.append("the log's trailer digest does not match the lines above it: the file "
+                     "was edited or damaged after the run")
+    elif trailer is None:
+        notes.append("the log has no trailer (the file was cut short)")
+    return ReplayOutcome(path, header, trailer, result.digest, result.event_count, difference,
+                         consistent, notes)
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            first = file.readline()
+    except OSError as error:
+        raise ReplayError(f"{path}: cannot read the file: {error.strerror or error}") from None
+    try:
+        header = orjson.loads(first).get("header") if first.strip() else None
+    except (orjson.JSONDecodeError, AttributeError):
+        header = None
+    if not isinstance(header, dict):
+        raise ReplayError(f"{path}:1: not an event log: the first line is not a header")
+    return header
+
+
+def _compare(path: Path, replayed: list[bytes]
+             ) -> tuple[LineDifference | None, str | None, bool | None]:
+    """(first difference, the file's trailer digest, whether that trailer matches the
+    file's content), reading the file once."""
+    digest = hashlib.sha256()
+    difference: LineDifference | None = None
+    trailer: str | None = None
+    count = 0
+    with path.open("rb") as file:
+        for count, raw in enumerate(file, start=1):
+            line = raw.rstrip(b"\n")
+            if line.startswith(b'{"trailer"'):
+                try:
+                    trailer = orjson.loads(line)["trailer"]["sha256"]
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    trailer = None
+            else:
+                digest.update(raw)
+            if difference is None:
+                mine = replayed[count - 1] if count <= len(replayed) else None
+                if mine != line:
+                    difference = LineDifference(count, line, mine)
+    if difference is None and count < len(replayed):
+        difference = LineDifference(count + 1, None, replayed[count])
+    consistent = None if trailer is None else trailer == digest.hexdigest()
+    return difference, trailer, consistent
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def replay_file(path: str, *, console: Console) -> int:
+    """`sorsim replay`: the exit status (0 same digest, 1 differs, 2 cannot replay)."""
+    try:
+        outcome = replay_log(path)
+    except ReplayError as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNUSABLE
+    header = outcome.header
+    routed = f", allocator {header['allocator']}" if "allocator" in header else ""
+    console.print(f"log           {path}: {header.get('scenario')} ({header['file']}, seed "
+                  f"{header['seed']}{routed})", markup=False, soft_wrap=True)
+    for note in outcome.notes:
+        console.print(f"note          {note}", markup=False, soft_wrap=True)
+    if outcome.matches:
+        console.print(f"replayed      {outcome.events:,} events, sha256 "
+                      f"{outcome.replayed_digest}: the log's digest, byte for byte",
+                      markup=False, soft_wrap=True)
+        return 0
+    difference = outcome.difference
+    assert difference is not None
+    print(f"{path}:{difference.line}: the replay differs from the log from this line on "
+          f"(the replay's sha256 {outcome.replayed_digest}, the log's trailer "
+          f"{outcome.recorded_digest or '-'})\n"
+          f"  log:    {_shown(difference.recorded, 'the log ends before this line')}\n"
+          f"  replay: {_shown(difference.replayed, 'the replay ends before this line')}",
+          file=sys.stderr)
+    return EXIT_DIFFERS
+
+
+def _shown(line: bytes | None, absent: str) -> str:
+    if line is None:
+        return f"({absent})"
+    text = line.decode("utf-8", errors="replace")
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + " ..."

@@ -1,0 +1,164 @@
+"""scenarios.replay and `sorsim replay`: a scenario run's log replays from its header alone;
+a tampered, cut or foreign log is named with the first differing line or the reason."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from market.event_log import package_version
+from scenarios.cli import main
+from scenarios.loader import load_scenario, parse_scenario, run_scenario
+from scenarios.replay import ReplayError, replay_log
+
+
+@pytest.fixture
+def recorded(tiny_file: Path, tmp_path: Path) -> Path:
+    """A `sorsim run --out` log of the tiny scenario."""
+    out = tmp_path / "run"
+    run_scenario(load_scenario(tiny_file), out_dir=out)
+    return out / "events.jsonl"
+
+
+def _rewrite(path: Path, change: Callable[[list[bytes]], list[bytes]], *,
+             fix_trailer: bool = True) -> Path:
+    """Apply `change` to the log's lines (trailer apart), then, unless told not to, write a
+    trailer that matches the new content (a consistent forgery)."""
+    lines = path.read_bytes().rstrip(b"\n").split(b"\n")
+    body, trailer = change(lines[:-1]), lines[-1]
+    content = b"".join(line + b"\n" for line in body)
+    if fix_trailer:
+        trailer = orjson.dumps({"trailer": {"events": len(body) - 1,
+                                            "sha256": hashlib.sha256(content).hexdigest()}})
+    target = path.with_name("tampered.jsonl")
+    target.write_bytes(content + trailer + b"\n")
+    return target
+
+
+def _header(change: Callable[[dict[str, object]], None]) -> Callable[[list[bytes]], list[bytes]]:
+    def edit(lines: list[bytes]) -> list[bytes]:
+        header = orjson.loads(lines[0])
+        change(header["header"])
+        return [orjson.dumps(header), *lines[1:]]
+    return edit
+
+
+def test_header_holds_the_files_name_and_text_and_not_its_path(
+    recorded: Path, tiny_file: Path, tmp_path: Path,
+) -> None:
+    header = orjson.loads(recorded.read_bytes().split(b"\n", 1)[0])["header"]
+    assert header["file"] == "tiny.toml" and header["text"] == tiny_file.read_text()
+    assert (header["scenario"], header["seed"], header["version"]) == ("tiny", 5,
+                                                                       package_version())
+    assert "allocator" not in header
+    elsewhere = tmp_path / "elsewhere" / "tiny.toml"
+    elsewhere.parent.mkdir()
+    shutil.copy(tiny_file, elsewhere)
+    assert run_scenario(load_scenario(elsewhere)).digest == \
+        run_scenario(load_scenario(tiny_file)).digest
+
+
+def test_replay_of_an_untouched_log_matches_byte_for_byte(
+    recorded: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    outcome = replay_log(recorded)
+    assert outcome.matches and outcome.notes == [] and outcome.trailer_consistent
+    assert outcome.recorded_digest == outcome.replayed_digest
+    assert main(["replay", str(recorded)]) == 0
+    out = capsys.readouterr().out
+    assert f"tiny (tiny.toml, seed 5)" in out
+    assert f"sha256 {outcome.replayed_digest}: the log's digest, byte for byte" in out
+
+
+def test_replay_of_a_tampered_log_names_the_first_differing_line(
+    recorded: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    def double_a_quantity(lines: list[bytes]) -> list[bytes]:
+        i = next(i for i, line in enumerate(lines) if b'"type":"NewOrder"' in line and i > 50)
+        lines[i] = lines[i].replace(b'"quantity":', b'"quantity":9', 1)
+        return lines
+
+    original = recorded.read_bytes().split(b"\n")
+    tampered = _rewrite(recorded, double_a_quantity)
+    line = next(n for n, (a, b) in enumerate(zip(original, tampered.read_bytes().split(b"\n")),
+                                             start=1) if a != b)
+    outcome = replay_log(tampered)
+    assert not outcome.matches and outcome.trailer_consistent  # a consistent forgery
+    assert outcome.difference is not None and outcome.difference.line == line
+    assert outcome.difference.replayed == original[line - 1]
+    assert main(["replay", str(tampered)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tampered}:{line}: the replay differs from the log from this line on")
+    assert '"quantity":9' in err.splitlines()[1] and '"quantity":9' not in err.splitlines()[2]
+
+
+def test_replay_of_an_edited_log_without_its_trailer_redone_says_so(recorded: Path) -> None:
+    tampered = _rewrite(recorded, lambda lines: [*lines[:30], lines[31], lines[30], *lines[32:]],
+                        fix_trailer=False)
+    outcome = replay_log(tampered)
+    assert outcome.difference is not None and outcome.difference.line == 31
+    assert outcome.trailer_consistent is False
+    assert any("trailer digest does not match" in note for note in outcome.notes)
+
+
+def test_replay_of_a_cut_log_names_where_it_ends(recorded: Path) -> None:
+    lines = recorded.read_bytes().split(b"\n")
+    cut = recorded.with_name("cut.jsonl")
+    cut.write_bytes(b"\n".join(lines[:40]) + b"\n")
+    outcome = replay_log(cut)
+    assert outcome.difference is not None and outcome.difference.line == 41
+    assert outcome.difference.recorded is None and outcome.difference.replayed == lines[40]
+    assert outcome.recorded_digest is None and "no trailer" in outcome.notes[0]
+
+
+def test_replay_with_an_allocator_override_reruns_that_router(tiny_file: Path,
+                                                              tmp_path: Path) -> None:
+    scenario = parse_scenario(tiny_file.read_text(), str(tiny_file), allocator="lit-only")
+    run_scenario(scenario, seed=8, out_dir=tmp_path)
+    outcome = replay_log(tmp_path / "events.jsonl")
+    assert outcome.header["allocator"] == "lit-only" and outcome.header["seed"] == 8
+    assert outcome.matches
+
+
+def test_replay_of_an_older_versions_log_states_the_recorded_version(recorded: Path) -> None:
+    older = _rewrite(recorded, _header(lambda h: h.update(version="0.0.9")))
+    outcome = replay_log(older)
+    assert outcome.matches  # the events are this version's too
+    assert outcome.notes == [f"recorded with sorsim 0.0.9, replayed with sorsim "
+                             f"{package_version()}"]
+
+
+def test_replay_of_a_log_whose_scenario_no_longer_loads_exits_2(
+    recorded: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    gone = _rewrite(recorded, _header(lambda h: h.update(
+        text=str(h["text"]).replace('allocator = "ucb1"', 'allocator = "gone_module:Gone"'))))
+    with pytest.raises(ReplayError, match="the recorded scenario no longer loads: tiny.toml: "
+                                          r"parent_orders\[0\].allocator.type"):
+        replay_log(gone)
+    assert main(["replay", str(gone)]) == 2
+    assert "no longer loads" in capsys.readouterr().err
+
+
+def test_replay_of_what_is_not_a_scenario_log_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    demo = tmp_path / "demo.jsonl"
+    assert main(["demo", "--seconds", "2", "--log", str(demo)]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(demo)]) == 2
+    assert capsys.readouterr().err == (
+        f"{demo}:1: the header records no scenario file (no 'text', 'file'): only the log of "
+        "a scenario run (`sorsim run FILE --out DIR`) whose header holds the file's text can "
+        "be replayed\n")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    assert main(["replay", str(text)]) == 2
+    assert capsys.readouterr().err == f"{text}:1: not an event log: the first line is not a header\n"
+    assert main(["replay", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read the file: No such file or directory" in capsys.readouterr().err
