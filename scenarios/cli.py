@@ -7,6 +7,7 @@
 - `sorsim sweep FILE --seeds N [--backend process|ray] [--address ADDR] [...]`:
   `scenarios.sweep` (both fan out with `scenarios.fan_out`).
 - `sorsim replay EVENTS.JSONL`: `scenarios.replay`.
+- `sorsim regress [--update]`: `scenarios.regress`.
 - `sorsim demo`: one lit exchange and seeded noise traders (the first demo).
 
 Each command is one `_add_<command>(commands)` function that declares its arguments and
@@ -23,6 +24,7 @@ from scenarios.compare import compare_file
 from scenarios.demo import format_price, run_demo
 from scenarios.fan_out import BACKENDS
 from scenarios.loader import load_scenario
+from scenarios.regress import regress as regress_library
 from scenarios.replay import replay_file
 from scenarios.run import EXIT_INVALID, run_file
 from scenarios.schema import ScenarioError
@@ -52,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_sweep(commands)
     _add_replay(commands)
+    _add_regress(commands)
     return parser
 
 
@@ -143,6 +146,22 @@ def _add_replay(commands: Commands) -> None:
                                  "digest")
     replay.add_argument("log", metavar="EVENTS.JSONL")
     replay.set_defaults(handler=lambda args: replay_file(args.log, console=make_console()))
+
+
+# --- regress ----------------------------------------------------------------------------------
+
+
+def _add_regress(commands: Commands) -> None:
+    regress = commands.add_parser("regress", help="the scenario library against its goldens "
+                                  "(run from the repository root)")
+    regress.add_argument("--update", action="store_true",
+                         help="rewrite the goldens (git diff shows what moved)")
+    regress.add_argument("--jobs", type=int, default=1, metavar="J",
+                         help="parallel runs (default: 1)")
+    regress.add_argument("--quiet", action="store_true", help="no progress bar")
+    regress.set_defaults(handler=lambda args: regress_library(
+        update_goldens=args.update, workers=args.jobs, console=make_console(),
+        progress=not args.quiet))
 
 
 # --- demo -------------------------------------------------------------------------------------
