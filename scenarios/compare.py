@@ -167,11 +167,11 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
     for parent, rows in report["parent_orders"].items():
         winner = report["best"][parent]
         console.print()
-        console.print(f"{parent}: means over seeds with 95% t-intervals; IS - best: the "
+        console.print(f"{parent}: means over seeds ± the 95% t-interval; IS - best: the "
                       f"shortfall minus the best router's ({winner or '-'}, marked *), "
                       "seed by seed", markup=False, soft_wrap=True)
-        table = make_table(["router", "params", "IS bps", "95% CI", "fill rate",
-                            "VWAP slip bps", "regret bps", "IS - best", "95% CI"],
+        table = make_table(["router", "params", "IS bps", "± 95%", "fill rate",
+                            "VWAP slip bps", "regret bps", "IS - best", "± 95%"],
                            text_columns=2)
         for router, row in rows.items():
             shortfall = row["implementation_shortfall_bps"]
@@ -179,13 +179,16 @@ def print_comparison(console: Console, report: dict[str, Any]) -> None:
             table.add_row(
                 router + (" *" if router == winner else ""),
                 report["routers"][router]["params"],
-                signed(shortfall["mean"]), _ci(shortfall["ci95"]),
+                signed(shortfall["mean"]), _half_width(shortfall),
                 percent(row["fill_rate"]["mean"]), signed(row["vwap_slippage_bps"]["mean"]),
                 signed(row["regret_bps"]["mean"]),
                 "best" if router == winner else signed(difference and difference["mean"]),
-                "" if router == winner else _ci(difference and difference["ci95"]))
+                "" if router == winner else _half_width(difference))
         console.print(table)
 
 
-def _ci(bounds: Sequence[float] | None) -> str:
-    return "-" if not bounds else f"[{bounds[0]:+.2f}, {bounds[1]:+.2f}]"
+def _half_width(interval: dict[str, Any] | None) -> str:
+    """The t-interval's half-width (it is symmetric about the mean)."""
+    if not interval or not interval["ci95"]:
+        return "-"
+    return f"{interval['ci95'][1] - interval['mean']:.2f}"
