@@ -259,7 +259,11 @@ def order_status(exec_type: ExecType, filled: int, leaves: int) -> bytes:
         return b"8"
     if exec_type is ExecType.CANCELED:
         return b"4"
-    if exec_type is ExecType.FILL or (filled and not leaves):
+    if exec_type is ExecType.FILL:
+        return b"2"
+    if exec_type is ExecType.PARTIAL_FILL:
+        return b"1"  # even with nothing left: the exec type decides fill or partial fill
+    if filled and not leaves:
         return b"2"
     return b"1" if filled else b"0"
 

@@ -37,6 +37,8 @@ from agents.agent import Agent
 from agents.latency_arbitrageur import LatencyArbitrageur
 from agents.noise_trader import NoiseTrader
 from agents.registry import load_agent
+from market.fix_codec import FixCodec
+from market.fix_switch import FixSwitch
 from market.link import Latency, Link
 from router.allocators.registry import make_allocator
 from router.smart_order_router import SmartOrderRouter
@@ -63,6 +65,7 @@ __all__ = [
 LIBRARY = Path(__file__).resolve().parent / "library"  # the scenario library (package data)
 DEFAULT_SCENARIO = Path(__file__).resolve().parent / "default.toml"
 
+FIX_SYMBOL = "SIM"  # the instrument's symbol on FIX (a scenario trades one instrument)
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _POPULATION_LISTS = {"noise": "noise", "informed": "informed", "market-maker": "market_makers",
                      "dealer-client": "dealer_clients"}
@@ -111,11 +114,14 @@ class BuiltScenario:
     groups: dict[str, list[Agent]]  # group name -> its agents (populations included)
     routers: dict[str, SmartOrderRouter]  # parent order name -> its router
     targets: Targets
+    fix_switches: list[FixSwitch] = field(default_factory=list)  # with fix_switch only
 
 
-def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
+def build_scenario(sim: Simulation, scenario: Scenario, *,
+                   fix_switch: bool = False) -> BuiltScenario:
     """Build the scenario's market, groups, routers and timeline inside a `Simulation` setup
-    callback."""
+    callback. With `fix_switch`, every router reaches its venues through the in-process FIX
+    switch (`market.fix_switch`): the run must be the same, byte for byte."""
     config = scenario.market
     market = build_market(sim, config)
     venues = market.venues
@@ -204,6 +210,7 @@ def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
         groups[spec.name] = members
 
     routers: dict[str, SmartOrderRouter] = {}
+    switches: list[FixSwitch] = []
     for order in scenario.parent_orders:
         profiles = []
         for name in order.venues:
@@ -231,7 +238,11 @@ def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
             cleanup_ns=order.cleanup_ns, feature_venue=order.feature_venue)
         sim.add_agent(router)
         for name in order.venues:
-            router.connect(venues[name], Latency(order.latency_ns + distance[name]),
+            venue: Any = venues[name]
+            if fix_switch:
+                venue = FixSwitch(venue, FixCodec(FIX_SYMBOL, config.price_increment))
+                switches.append(venue)
+            router.connect(venue, Latency(order.latency_ns + distance[name]),
                            market_data=kinds[name] == "lit")
         routers[order.name] = router
 
@@ -241,7 +252,7 @@ def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
         fundamental=market.fundamental, volatility_regime=market.volatility_regime,
         dark_pool_of=dark_pool_of, event_log=sim.event_log)
     schedule_timeline(sim.clock, targets, scenario.timeline)
-    return BuiltScenario(scenario, market, groups, routers, targets)
+    return BuiltScenario(scenario, market, groups, routers, targets, switches)
 
 
 # --- running --------------------------------------------------------------------------------
@@ -282,9 +293,10 @@ class ScenarioResult:
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None,
-                 out_dir: str | Path | None = None) -> ScenarioResult:
+                 out_dir: str | Path | None = None, *, fix_switch: bool = False) -> ScenarioResult:
     """Build and run `scenario` (with `seed`, default the file's), then analyze each parent
-    order; with `out_dir`, write `events.jsonl` and `tca.json` there."""
+    order; with `out_dir`, write `events.jsonl` and `tca.json` there. `fix_switch`: the
+    routers' messages go through FIX in-process (see `build_scenario`)."""
     seed = scenario.seed if seed is None else seed
     directory = Path(out_dir) if out_dir is not None else None
     files: dict[str, Path] = {}
@@ -295,7 +307,8 @@ def run_scenario(scenario: Scenario, seed: int | None = None,
                             end_ns=scenario.end_ns, log_path=files.get("events"),
                             keep_log_lines=True)
     held: list[BuiltScenario] = []
-    result = simulation.run(lambda sim: held.append(build_scenario(sim, scenario)))
+    result = simulation.run(lambda sim: held.append(build_scenario(sim, scenario,
+                                                                   fix_switch=fix_switch)))
     lines = simulation.event_log.lines
     assert lines is not None and result.digest is not None
     events = [orjson.loads(line) for line in lines[1:-1]]

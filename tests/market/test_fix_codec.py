@@ -17,7 +17,7 @@ from market.fix_codec import (
     format_timestamp,
     parse_timestamp,
 )
-from market.fix_framing import FixFramer, split_fields
+from market.fix_framing import FieldProblem, FixFramer, split_fields
 from market.messages import (
     AcceptQuote,
     BookUpdate,
@@ -125,7 +125,7 @@ def _through_the_wire(codec: FixCodec, message: Any, **context: Any) -> Any:
     frames = FixFramer().feed(wire)
     assert frames == [wire]
     fields = split_fields(wire)
-    assert not isinstance(fields, tuple), fields
+    assert not isinstance(fields, FieldProblem), fields
     return codec.decode(fields)
 
 
