@@ -285,6 +285,7 @@ _LIQUIDITY = {Liquidity.MAKER: b"1", Liquidity.TAKER: b"2"}
 _LIQUIDITY_BACK = {v: k for k, v in _LIQUIDITY.items()}
 _REASONS: dict[bytes, RejectReason | CancelReason] = {
     r.value.encode(): r for r in (*RejectReason, *CancelReason)}
+_REASON_TEXT = {reason: text for text, reason in _REASONS.items()}
 _REQUEST = {"cancel": b"1", "replace": b"2"}
 _REQUEST_BACK = {v: k for k, v in _REQUEST.items()}
 # What the vocabulary's message types are called in FIX (RefMsgType of a reject).
@@ -305,6 +306,10 @@ _BUSINESS_REJECT_REASON = {RejectReason.UNKNOWN_MESSAGE: b"3",
 # Tags as the bytes simplefix keeps them.
 T = {n: str(n).encode() for n in TAG_NAMES}
 _SENDER, _TARGET, _SENDING_TIME = T[49], T[56], T[52]
+(_T6, _T11, _T12, _T13, _T14, _T17, _T31, _T32, _T37, _T38, _T39, _T41, _T44, _T54, _T55,
+ _T58, _T60, _T103, _T150, _T151, _T527, _T851) = (
+    T[6], T[11], T[12], T[13], T[14], T[17], T[31], T[32], T[37], T[38], T[39], T[41], T[44],
+    T[54], T[55], T[58], T[60], T[103], T[150], T[151], T[527], T[851])
 
 
 class FixCodec:
@@ -442,59 +447,62 @@ class FixCodec:
         return [(_SENDER, _text(m.participant))], b"G", body
 
     def _execution_report(self, m: ExecutionReport, context: dict[str, Any]) -> _Parts:
-        exec_type = _EXEC_TYPE.get(m.exec_type)
+        # The gateway's hottest encoding: fields unpacked once, integers checked at once.
+        (t_ns, venue, participant, order_id, kind, side, price, quantity, last_quantity,
+         last_price, leaves, filled, fee, liquidity, trade_id, reason) = m
+        exec_type = _EXEC_TYPE.get(kind)
         if exec_type is None:
-            raise FixEncodeError(f"ExecutionReport {m.order_id}: exec type {m.exec_type!r}")
-        filled, leaves, last_quantity = m.filled_quantity, m.leaves_quantity, m.last_quantity
-        notional = context.get("notional")
+            raise FixEncodeError(f"ExecutionReport {order_id}: exec type {kind!r}")
+        if (type(quantity) is not int or type(last_quantity) is not int
+                or type(last_price) is not int or type(leaves) is not int
+                or type(filled) is not int or type(fee) is not int or type(trade_id) is not int
+                or (price is not None and type(price) is not int)):
+            raise FixEncodeError(f"ExecutionReport {order_id}: quantities, prices, fee and "
+                                 f"trade id must be ints: {m!r}")
+        side_code = _SIDE.get(side) if isinstance(side, Side) else None
+        if side_code is None:
+            raise FixEncodeError(f"ExecutionReport {order_id}: side {side!r} is not a Side")
+        get = context.get
+        notional = get("notional")
         if not filled:
             notional = 0
         elif notional is None and filled == last_quantity:
-            notional = last_quantity * m.last_price
+            notional = last_quantity * last_price
         elif notional is None:
-            raise FixEncodeError(f"ExecutionReport {m.order_id}: AvgPx (6) needs the order's "
+            raise FixEncodeError(f"ExecutionReport {order_id}: AvgPx (6) needs the order's "
                                  "notional (context notional=...)")
-        status = context.get("order_status") or order_status(m.exec_type, filled, leaves)
-        body = [
-            (T[37], _text(context.get("order_id", m.order_id))),
-            (T[11], _text(context.get("cl_ord_id", m.order_id))),
-        ]
-        orig = context.get("orig_cl_ord_id")
+        body = [(_T37, _text(get("order_id", order_id))), (_T11, _text(get("cl_ord_id", order_id)))]
+        orig = get("orig_cl_ord_id")
         if orig is not None:
-            body.append((T[41], _text(orig)))
-        body += [
-            (T[17], _text(context.get("exec_id") or
-                          f"{m.venue}-{m.t_ns}-{m.order_id}-{m.exec_type.value}-{filled}")),
-            (T[150], exec_type), (T[39], status),
-        ]
-        reason = m.reason
-        if m.exec_type is ExecType.REJECTED:
-            body.append((T[103], _ORD_REJ_REASON.get(reason, b"99")))  # type: ignore[arg-type]
-        body += [(T[55], self._symbol), (T[54], _side(m.side, f"ExecutionReport {m.order_id}")),
-                 (T[38], _quantity(m.quantity))]
-        if m.price is not None:
-            body.append((T[44], self.price_text(_integer(m.price, "price"))))
-        if last_quantity or m.last_price:
-            body.append((T[32], _quantity(last_quantity)))
-            body.append((T[31], self.price_text(_integer(m.last_price, "last_price"))))
-        body += [(T[151], _quantity(leaves)), (T[14], _quantity(filled)),
-                 (T[6], self._average_text(notional, filled)),
-                 (T[60], format_timestamp(m.t_ns))]
-        if m.fee:
-            body.append((T[12], self.price_text(_integer(m.fee, "fee"))))
-            body.append((T[13], b"3"))
-        if m.trade_id:
-            body.append((T[527], b"%d" % _integer(m.trade_id, "trade_id")))
+            body.append((_T41, _text(orig)))
+        exec_id = get("exec_id") or f"{venue}-{t_ns}-{order_id}-{kind.value}-{filled}"
+        body += [(_T17, _text(exec_id)), (_T150, exec_type),
+                 (_T39, get("order_status") or order_status(kind, filled, leaves))]
+        if kind is ExecType.REJECTED:
+            body.append((_T103, _ORD_REJ_REASON.get(reason, b"99")))  # type: ignore[arg-type]
+        price_text = self.price_text
+        body += [(_T55, self._symbol), (_T54, side_code), (_T38, b"%d" % quantity)]
+        if price is not None:
+            body.append((_T44, price_text(price)))
+        if last_quantity or last_price:
+            body += [(_T32, b"%d" % last_quantity), (_T31, price_text(last_price))]
+        body += [(_T151, b"%d" % leaves), (_T14, b"%d" % filled),
+                 (_T6, self._average_text(notional, filled)), (_T60, format_timestamp(t_ns))]
+        if fee:
+            body += [(_T12, price_text(fee)), (_T13, b"3")]
+        if trade_id:
+            body.append((_T527, b"%d" % trade_id))
         if reason is not None:
-            if reason.value.encode() not in _REASONS:
-                raise FixEncodeError(f"ExecutionReport {m.order_id}: reason {reason!r}")
-            body.append((T[58], reason.value.encode()))
-        if m.liquidity is not None:
-            liquidity = _LIQUIDITY.get(m.liquidity)
-            if liquidity is None:
-                raise FixEncodeError(f"ExecutionReport {m.order_id}: liquidity {m.liquidity!r}")
-            body.append((T[851], liquidity))
-        return [(_SENDER, _text(m.venue)), (_TARGET, _text(m.participant))], b"8", body
+            text = _REASON_TEXT.get(reason)
+            if text is None:
+                raise FixEncodeError(f"ExecutionReport {order_id}: reason {reason!r}")
+            body.append((_T58, text))
+        if liquidity is not None:
+            code = _LIQUIDITY.get(liquidity)
+            if code is None:
+                raise FixEncodeError(f"ExecutionReport {order_id}: liquidity {liquidity!r}")
+            body.append((_T851, code))
+        return [(_SENDER, _text(venue)), (_TARGET, _text(participant))], b"8", body
 
     def _average_text(self, notional: int, filled: int) -> bytes:
         """notional / filled ticks as a decimal price, to 10 more places than a tick."""

@@ -32,6 +32,7 @@ searches and the checksum sum run in C); the framer holds at most one incomplete
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -189,16 +190,24 @@ def _partial_start(buffer: bytes, from_index: int) -> int:
     return size
 
 
+_WELL_FORMED = re.compile(rb"(?:[1-9][0-9]*=[^\x01]+\x01)+")
+_FIELD = re.compile(rb"([0-9]+)=([^\x01]*)\x01")
+
+
 def split_fields(frame: bytes) -> simplefix.FixMessage | FieldProblem:
     """A verified frame's fields as a `simplefix.FixMessage` (tags and values as bytes)."""
-    pairs = []
-    for field in frame[:-1].split(SOH):
-        tag, equals, value = field.partition(b"=")
-        if not equals or not tag.isdigit() or not tag.isascii():
-            return FieldProblem(f"field {field[:20]!r} is not tag=value with a numeric tag", frame)
-        if not value:
-            return FieldProblem(f"tag {int(tag)} has no value", frame)
-        pairs.append((tag if tag[0] != 48 else str(int(tag)).encode(), value))  # 48: "0"
+    if _WELL_FORMED.fullmatch(frame):  # the common case, checked and split in C
+        pairs = _FIELD.findall(frame)
+    else:
+        pairs = []
+        for field in frame[:-1].split(SOH):
+            tag, equals, value = field.partition(b"=")
+            if not equals or not tag.isdigit() or not tag.isascii():
+                return FieldProblem(f"field {field[:20]!r} is not tag=value with a numeric tag",
+                                    frame)
+            if not value:
+                return FieldProblem(f"tag {int(tag)} has no value", frame)
+            pairs.append((str(int(tag)).encode(), value))  # "035" is tag 35, as simplefix reads it
     message = simplefix.FixMessage()
     message.pairs = pairs
     message.begin_string = pairs[0][1]
@@ -219,8 +228,10 @@ def encode_message(
     body: Iterable[tuple[bytes, bytes]], begin_string: bytes = BEGIN_STRING,
 ) -> bytes:
     """`8=..|9=..|35=..|header|body|10=..|` with BodyLength and CheckSum computed."""
-    content = b"".join([b"35=", message_type, SOH, *[t + b"=" + v + SOH for t, v in header],
-                        *[t + b"=" + v + SOH for t, v in body]])
-    head = b"8=" + begin_string + b"\x019=" + str(len(content)).encode() + SOH
-    checksum = (sum(head) + sum(content)) & 0xFF
-    return b"".join((head, content, b"10=", b"%03d" % checksum, SOH))
+    fields = [b"35=" + message_type]
+    fields += [b"=".join(pair) for pair in header]
+    fields += [b"=".join(pair) for pair in body]
+    fields.append(b"")
+    content = SOH.join(fields)
+    whole = b"8=%s\x019=%d\x01%s" % (begin_string, len(content), content)
+    return whole + b"10=%03d\x01" % (sum(whole) & 0xFF)

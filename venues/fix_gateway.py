@@ -57,6 +57,7 @@ import structlog
 from market.fix_codec import FixCodec, FixDecodeError, order_status
 from market.link import Latency
 from market.messages import (
+    AcceptQuote,
     BookUpdate,
     CancelReason,
     CancelRejected,
@@ -80,6 +81,7 @@ __all__ = ["FixGateway"]
 _log = structlog.get_logger("sorsim.fix")
 _DONE = (ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED)
 _UNSUPPORTED = 3  # BusinessRejectReason: unsupported message type
+_TAGS = {tag: b"%d" % tag for tag in (11, 41, 131, 262)}
 
 
 class _Order:
@@ -123,18 +125,30 @@ class _Client:
 
 
 class _StreamTransport:
-    """A connection's writer, closed when a client stops reading (`max_buffer` bytes)."""
+    """A connection's writer. Writes made in one turn of the loop go out as one (a report
+    per syscall is what a busy gateway would otherwise spend its time on); a client that
+    stops reading is cut off once `max_buffer` bytes wait for it."""
 
-    __slots__ = ("_writer", "_max_buffer", "overflowed")
+    __slots__ = ("_writer", "_max_buffer", "_pending", "_loop", "overflowed")
 
     def __init__(self, writer: asyncio.StreamWriter, max_buffer: int) -> None:
         self._writer = writer
         self._max_buffer = max_buffer
+        self._pending: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
         self.overflowed = False
 
     def write(self, data: bytes) -> None:
+        pending = self._pending
+        pending.append(data)
+        if len(pending) == 1:
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
         writer = self._writer
-        if writer.is_closing():
+        data = b"".join(self._pending)
+        self._pending.clear()
+        if not data or writer.is_closing():
             return
         writer.write(data)
         if writer.transport.get_write_buffer_size() > self._max_buffer:
@@ -142,6 +156,7 @@ class _StreamTransport:
             writer.transport.abort()
 
     def close(self) -> None:
+        self._flush()
         self._writer.close()
 
 
@@ -310,11 +325,11 @@ class FixGateway:
 
     def _new_order(self, client: _Client, message: simplefix.FixMessage) -> None:
         cl_ord_id = _text(message, 11)
-        if message.get(117) is not None and not self._takes_quotes:
-            raise FixDecodeError(117, f"{self.venue.name} takes no quotes",
-                                 business_reject_reason=_UNSUPPORTED)
         venue_id = self._next_order_id()
         command = self.codec.decode(message, participant=client.comp_id, order_id=venue_id)
+        if type(command) is AcceptQuote and not self._takes_quotes:
+            raise FixDecodeError(117, f"{self.venue.name} takes no quotes",
+                                 business_reject_reason=_UNSUPPORTED)
         if cl_ord_id in client.live:
             self._gateway_reject(client, command, cl_ord_id, RejectReason.DUPLICATE_ORDER_ID)
             return
@@ -509,8 +524,11 @@ def _pop_pending(order: _Order, request: str) -> tuple[str, str] | None:
 
 def _text(message: simplefix.FixMessage, tag: int) -> str:
     """A required text field (ClOrdID and the like)."""
-    value = message.get(tag)
-    if value is None:
+    key = _TAGS[tag]
+    for field, value in message.pairs:
+        if field == key:
+            break
+    else:
         raise FixDecodeError(tag, "required tag missing", session_reject_reason=1)
     try:
         return str(value.decode())

@@ -49,8 +49,10 @@ not answer our Logout within `logout_timeout_ns`, is closed.
 Persistence. `SessionStore(directory)`: per session `<sender>--<target>.json` (the next
 sequence numbers, rewritten atomically) and `<sender>--<target>.messages` (the application
 messages sent, appended as sent). Sequence numbers are saved at logon, logout,
-disconnection, on every heartbeat tick and when the acceptor stops; at load, the next
-outgoing number is at least one past the last stored message. `SessionStore(None)` keeps
+disconnection, when the acceptor stops and, while a session runs, on the first tick after
+`save_interval_ns` (1 s); at load, the next outgoing number is at least one past the last
+stored message, so only the inbound number can be behind after a crash (the client's
+messages since the last save come again, as possible duplicates). `SessionStore(None)` keeps
 everything in memory.
 
 Known limits. No SendingTime accuracy check; no encryption; one FIX version (4.4); a
@@ -88,6 +90,7 @@ __all__ = [
 _NS = 1_000_000_000
 _ADMIN = frozenset((b"0", b"1", b"2", b"3", b"4", b"5", b"A"))
 _SEQ_IN_RAW = re.compile(rb"\x0134=(\d{1,10})\x01")
+_HEADER_TAGS = frozenset((b"49", b"56", b"34", b"52", b"43"))
 _PRINTABLE = re.compile(rb"[\x21-\x7e]{1,64}")
 
 
@@ -117,6 +120,7 @@ class SessionSettings:
     logon_timeout_ns: int = 10 * _NS
     logout_timeout_ns: int = 2 * _NS
     max_queued: int = 10_000  # messages held above a sequence gap
+    save_interval_ns: int = 1 * _NS  # sequence numbers saved at most this often on ticks
 
     def __post_init__(self) -> None:
         for name in (self.comp_id, *self.clients):
@@ -253,6 +257,7 @@ class FixSession:
         self._theirs = client.encode()
         self.rejects_sent = 0
         self.resent = 0
+        self._saved_ns = 0
 
     @property
     def logged_on(self) -> bool:
@@ -368,8 +373,8 @@ class FixSession:
             return
         header: dict[bytes, bytes] = {}
         for tag, value in pairs[3:]:
-            if tag in (b"49", b"56", b"34", b"52", b"43"):
-                header.setdefault(tag, value)
+            if tag in _HEADER_TAGS and tag not in header:
+                header[tag] = value
         if header.get(b"49") != self._theirs or header.get(b"56") != self._ours:
             bad = 49 if header.get(b"49") != self._theirs else 56
             self.reject(message, FixDecodeError(bad, "CompID is not this session's",
@@ -383,6 +388,12 @@ class FixSession:
                 session_reject_reason=1 if seq_text is None else 6))
             return
         seq = int(seq_text)
+        if b"52" not in header:
+            self.reject(message, FixDecodeError(52, "required tag missing",
+                                                session_reject_reason=1))
+            if seq == self.record.next_target_seq:
+                self.record.next_target_seq = seq + 1
+            return
         msg_type = message.message_type
         expected = self.record.next_target_seq
         if msg_type == b"4" and message.get(123) != b"Y":
@@ -423,10 +434,6 @@ class FixSession:
             self._sequence_reset(message, seq)
             return
         record.next_target_seq = seq + 1
-        if message.get(52) is None:
-            self.reject(message, FixDecodeError(52, "required tag missing",
-                                                session_reject_reason=1))
-            return
         if msg_type == b"0":
             if self.test_request is not None and message.get(112) == self.test_request[0]:
                 self.test_request = None
@@ -497,7 +504,9 @@ class FixSession:
             self.send(b"1", [(b"112", request_id)])
         elif now - self.last_sent_ns >= interval:
             self._heartbeat()
-        self.record.save()
+        if now - self._saved_ns >= self.settings.save_interval_ns:
+            self._saved_ns = now
+            self.record.save()
 
     # --- connection ------------------------------------------------------------------------
 
