@@ -798,7 +798,7 @@ class FixCodec:
         return MessageRejected(
             parse_timestamp(_required(f, 52), 52), _string(f, 49),
             participant if participant is not None else _string(f, 56),
-            parts[0].decode(), reason, parts[2].decode())
+            _utf8(parts[0], 58), reason, _utf8(parts[2], 58))
 
     def _decode_r(self, fix: simplefix.FixMessage, participant: str | None,
                   order_id: int | None, request_id: int | None) -> QuoteRequest:
@@ -991,7 +991,10 @@ def _required_int(fields: dict[bytes, bytes], tag: int) -> int:
 
 
 def _string(fields: dict[bytes, bytes], tag: int) -> str:
-    value = _required(fields, tag)
+    return _utf8(_required(fields, tag), tag)
+
+
+def _utf8(value: bytes, tag: int) -> str:
     try:
         return value.decode()
     except UnicodeDecodeError:

@@ -8,9 +8,10 @@ frames by BodyLength and verifies both before anything reads a field.
 
 What a bad stream costs. Bytes before a `8=FIX` are garbage, skipped and counted. A frame
 whose BodyLength does not land on `|10=nnn|` (a wrong BodyLength, a truncated message) is
-dropped from its start up to the next `8=FIX`, so the message after it still arrives; a
-frame with a wrong CheckSum is dropped whole. A BodyLength above `max_body_length` is
-dropped at once rather than waited for. Every drop is reported (`FramingProblem`), none
+dropped from its start up to the next `8=FIX`, so the message after it still arrives; so
+is a frame with a wrong CheckSum (its whole length, unless a message starts inside it, as
+after a stray "8=FIX"). A BodyLength above `max_body_length` is dropped at once rather
+than waited for. Every drop is reported (`FramingProblem`), none
 raises: the session decides what a drop means (FIX: ignore it, as if never received).
 
 Fields. `split_fields` cuts a verified frame into a `simplefix.FixMessage` (pairs of tag
@@ -53,7 +54,7 @@ BEGIN_STRING = b"FIX.4.4"
 MAX_BODY_LENGTH = 64 * 1024
 SOH = b"\x01"
 _START = b"8=FIX"
-_NEXT_START = SOH + _START
+_MESSAGE_START = re.compile(rb"8=FIX[.A-Z0-9]{1,8}\x019=")
 _TRAILER_LENGTH = 7  # b"10=nnn\x01"
 _LENGTH_DIGITS = 7  # a BodyLength longer than this is not a length we would take
 
@@ -117,6 +118,9 @@ class FixFramer:
                     break  # the BeginString field is not all here yet
                 position = self._drop(out, buffer, start, "BeginString (8) has no end")
                 continue
+            if b"=" in buffer[start + 2:begin_end]:  # "8=FIX8=FIX.4.4": a message starts inside
+                position = self._drop(out, buffer, start, "BeginString (8) is not a version")
+                continue
             length_start = begin_end + 1
             if buffer[length_start:length_start + 2] != b"9=":
                 if size - length_start < 2:
@@ -141,9 +145,9 @@ class FixFramer:
             body_end = length_end + 1 + body_length  # index of the "1" of "10="
             frame_end = body_end + _TRAILER_LENGTH
             if frame_end > size:
-                # A frame's body never holds "|8=FIX": if one follows, this frame was cut
-                # short (truncated, or a BodyLength too long) and the next one is waiting.
-                if buffer.find(_NEXT_START, length_end, size) >= 0:
+                # A frame's body never holds "8=FIX.4.4|9=": if one follows, this frame was
+                # cut short (truncated, or a BodyLength too long) and the next one waits.
+                if _MESSAGE_START.search(buffer, length_end, size):
                     position = self._drop(out, buffer, start, f"BodyLength (9) {body_length} "
                                           "runs past the next message")
                     continue
@@ -156,10 +160,9 @@ class FixFramer:
                 continue
             expected = sum(buffer[start:body_end]) & 0xFF
             if int(trailer[3:6]) != expected:
-                self.dropped_frames += 1
-                out.append(FramingProblem(f"CheckSum (10) {trailer[3:6].decode()} is wrong, "
-                                          f"expected {expected:03d}", frame_end - start))
-                position = frame_end
+                # Dropped up to the next "8=FIX" (the next message, unless one hides inside).
+                position = self._drop(out, buffer, start, f"CheckSum (10) "
+                                      f"{trailer[3:6].decode()} is wrong, expected {expected:03d}")
                 continue
             out.append(buffer[start:frame_end])
             position = frame_end

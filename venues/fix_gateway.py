@@ -205,6 +205,8 @@ class FixGateway:
         self._exec_count = 0
         self.internal_errors = 0
         self.connections_accepted = 0
+        self.frames_received = 0  # over closed connections
+        self.frames_dropped = 0
         for comp_id_of_client in self.settings.clients:
             record = self.store.open(self.comp_id, comp_id_of_client)
             session = FixSession(self.settings, comp_id_of_client, record, self.clock.now_ns, self)
@@ -273,6 +275,8 @@ class FixGateway:
         finally:
             connection.connection_lost()
             self._connections.discard(connection)
+            self.frames_received += connection.frames
+            self.frames_dropped += connection.garbled
             if not writer.is_closing():
                 writer.close()
 

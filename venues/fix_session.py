@@ -465,19 +465,31 @@ class FixSession:
                 self.reject(message, error)
 
     def _sequence_reset(self, message: simplefix.FixMessage, seq: int) -> None:
+        """SequenceReset: in GapFill mode (its MsgSeqNum the expected one) NewSeqNo must be
+        above its own MsgSeqNum, else it is rejected and counts as one message; in Reset
+        mode (any MsgSeqNum) NewSeqNo may not go below the expected number."""
+        record = self.record
+        gap_fill = message.get(123) == b"Y"
         new_seq = message.get(36)
         if new_seq is None or not new_seq.isdigit():
-            self.record.next_target_seq = max(self.record.next_target_seq, seq + 1)
+            if gap_fill:
+                record.next_target_seq = seq + 1
             self.reject(message, FixDecodeError(36, "required tag missing or not a number",
                                                 session_reject_reason=1))
             return
         target = int(new_seq)
-        if target < self.record.next_target_seq:
+        if gap_fill and target <= seq:
+            record.next_target_seq = seq + 1
             self.reject(message, FixDecodeError(
-                36, f"NewSeqNo {target} is below the expected {self.record.next_target_seq}",
+                36, f"NewSeqNo {target} is not above the message's MsgSeqNum {seq}",
                 session_reject_reason=5))
             return
-        self.record.next_target_seq = target
+        if target < record.next_target_seq:
+            self.reject(message, FixDecodeError(
+                36, f"NewSeqNo {target} is below the expected {record.next_target_seq}",
+                session_reject_reason=5))
+            return
+        record.next_target_seq = target
 
     def _on_logout(self) -> None:
         if self.logout_sent_ns is None:
@@ -546,6 +558,7 @@ class FixConnection:
         self.session: FixSession | None = None
         self.opened_ns = now_ns()
         self.closed = False
+        self.frames = 0  # whole, verified frames read
         self.garbled = 0  # frames dropped or unreadable
 
     def data_received(self, data: bytes) -> None:
@@ -553,6 +566,7 @@ class FixConnection:
             if self.closed:
                 return
             if isinstance(item, bytes):
+                self.frames += 1
                 self._frame(item)
             else:
                 self.garbled += 1  # FIX: a garbled message is ignored, as if never sent

@@ -287,3 +287,12 @@ def test_codec_bad_symbol_or_increment_is_refused_at_construction() -> None:
         FixCodec("A\x01B", "0.01")
     with pytest.raises(ValueError, match="price_increment"):
         FixCodec("SIM", "-1")
+
+
+def test_codec_text_that_is_not_utf8_is_a_decode_error_naming_tag_58() -> None:
+    fix = CODEC.encode(MessageRejected(5, "SDP1", "A", "QuoteRequest",
+                                       RejectReason.INVALID_QUANTITY, "x"))
+    fix.pairs = [(t, b"\xff\xfe: invalid_quantity: x" if t == b"58" else v) for t, v in fix.pairs]
+    with pytest.raises(FixDecodeError) as caught:  # found by reading the fuzz's blind spots
+        CODEC.decode(fix)
+    assert (caught.value.tag, caught.value.session_reject_reason) == (58, 6)

@@ -151,3 +151,18 @@ def test_split_fields_bad_field_is_a_field_problem(field: bytes, words: str) -> 
     wire = b"8=FIX.4.4\x019=5\x0135=D\x01" + field + b"\x0110=000\x01"
     problem = split_fields(wire)
     assert isinstance(problem, FieldProblem) and words in problem.reason
+
+
+@pytest.mark.parametrize("prefix", [b"8=FIX", b"8=FIX.4.4\x01", b"8=FIXgarbage"])
+def test_framer_stray_begin_string_before_a_message_does_not_swallow_it(prefix: bytes) -> None:
+    framer = FixFramer()  # found by the fuzz: "8=FIX" then a message read as one bad frame
+    out = framer.feed(prefix) + framer.feed(_message(1))
+    assert _frames(out) == [_message(1)]
+
+
+def test_framer_too_long_body_length_then_junk_then_a_message_does_not_wait() -> None:
+    framer = FixFramer()  # found by the fuzz: the junk hid the next message's start
+    good = _message(1)
+    bad = good.replace(b"\x019=", b"\x019=1", 1)
+    out = framer.feed(bad) + framer.feed(b"8") + framer.feed(_message(2))
+    assert _frames(out) == [_message(2)]

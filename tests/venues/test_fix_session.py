@@ -208,6 +208,16 @@ def test_session_gap_fill_from_the_client_moves_past_its_admin_messages() -> Non
     assert acceptor.sessions["C1"].record.next_target_seq == 6
 
 
+def test_session_gap_fill_not_above_its_own_number_is_rejected_and_counted() -> None:
+    acceptor = Acceptor()
+    connection, wire = logged_on(acceptor)
+    connection.data_received(message(b"4", 2, [(b"123", b"Y"), (b"36", b"2")]))  # found by fuzz
+    (reject,) = wire.take()
+    assert (reject[35], reject[371], reject[373]) == (b"3", b"36", b"5")
+    connection.data_received(order(3, b"o3"))
+    assert acceptor.app.received == [("C1", b"o3")]
+
+
 def test_session_sequence_too_low_without_poss_dup_logs_out() -> None:
     acceptor = Acceptor()
     connection, wire = logged_on(acceptor)
