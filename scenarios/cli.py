@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from scenarios import serve
 from scenarios.demo import format_price, run_demo
 from scenarios.loader import ScenarioResult, load_scenario, run_scenario
 from scenarios.schema import ScenarioError
@@ -41,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=None, help="the root seed (default: the file's)")
     run.add_argument("--out", default=None, metavar="DIR",
                      help="write events.jsonl and tca.json (and reports) here")
+    serve.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve.run(args)
     if args.command == "validate":
         return _validate(args.files)
     if args.command == "run":
