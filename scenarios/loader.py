@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,11 +118,13 @@ class BuiltScenario:
     fix_switches: list[FixSwitch] = field(default_factory=list)  # with fix_switch only
 
 
-def build_scenario(sim: Simulation, scenario: Scenario, *,
-                   fix_switch: bool = False) -> BuiltScenario:
+def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = False,
+                   router_venue: Callable[[str, Any], Any] | None = None) -> BuiltScenario:
     """Build the scenario's market, groups, routers and timeline inside a `Simulation` setup
     callback. With `fix_switch`, every router reaches its venues through the in-process FIX
-    switch (`market.fix_switch`): the run must be the same, byte for byte."""
+    switch (`market.fix_switch`): the run must be the same, byte for byte. `router_venue`
+    (router name, venue) -> what the router connects to instead (live mode: the venue's
+    FIX gateway, `venues.fix_client.FixVenueClient`)."""
     config = scenario.market
     market = build_market(sim, config)
     venues = market.venues
@@ -242,6 +245,8 @@ def build_scenario(sim: Simulation, scenario: Scenario, *,
             if fix_switch:
                 venue = FixSwitch(venue, FixCodec(FIX_SYMBOL, config.price_increment))
                 switches.append(venue)
+            elif router_venue is not None:
+                venue = router_venue(order.name, venue)
             router.connect(venue, Latency(order.latency_ns + distance[name]),
                            market_data=kinds[name] == "lit")
         routers[order.name] = router

@@ -12,8 +12,10 @@ venue's name; at start one line per venue: `fix VENUE HOST:PORT TargetCompID=ID`
 clients that may log on are the scenario's `[fix]` table's (`clients = [{comp_id = "...",
 password = "..."}]`, `symbol = "SIM"`), CLIENT1 without a password when it lists none.
 Orders from FIX clients take their ids from the simulation's allocator, so they trade with
-the agents like any participant. Sequence numbers and sent messages are kept in
-`OUT/fix-sessions`.
+the agents like any participant. The scenario's routers reach their venues over FIX too
+(`venues.fix_client`, a session per router and venue, CompID = the parent order's name,
+accepted without a password on loopback; `--routers-direct` keeps them on the simulation's
+links). Sequence numbers and sent messages are kept in `OUT/fix-sessions`.
 
 Stopping. Ctrl-C or SIGTERM (or `--seconds`) logs every FIX session out, stops the
 agents, and closes the event log: `OUT/events.jsonl` (header, events, digest trailer).
@@ -38,6 +40,7 @@ from scenarios.loader import build_scenario, load_scenario
 from scenarios.scenario import Scenario
 from scenarios.schema import ScenarioError, validate_data
 from scenarios.simulation import Simulation
+from venues.fix_client import FixVenueClient
 from venues.fix_gateway import FixGateway
 
 __all__ = ["add_parser", "run", "serve", "shift_scenario"]
@@ -60,6 +63,8 @@ def add_parser(subcommands: Any) -> None:
                         help="events.jsonl and the FIX session store go here (default out/serve)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="stop after this many seconds (default: run until Ctrl-C)")
+    parser.add_argument("--routers-direct", action="store_true",
+                        help="routers reach venues through the simulation's links, not FIX")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return EXIT_INVALID
     serve(scenario, clients=clients, symbol=symbol, out_dir=Path(args.out), host=args.host,
-          port_base=args.port_base, seed=args.seed, seconds=args.seconds)
+          port_base=args.port_base, seed=args.seed, seconds=args.seconds,
+          routers_direct=args.routers_direct)
     return 0
 
 
@@ -97,8 +103,9 @@ def shift_scenario(scenario: Scenario, offset_ns: int) -> Scenario:
 
 def serve(scenario: Scenario, *, clients: dict[str, str | None], symbol: str, out_dir: Path,
           host: str = "127.0.0.1", port_base: int | None = None, seed: int | None = None,
-          seconds: float | None = None) -> Simulation:
-    """Run `scenario` live with a gateway per venue until a signal (or `seconds`)."""
+          seconds: float | None = None, routers_direct: bool = False) -> Simulation:
+    """Run `scenario` live with a gateway per venue until a signal (or `seconds`); the
+    routers reach their venues over FIX unless `routers_direct`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     live = shift_scenario(scenario, wall_time_ns() - scenario.start_ns)
     simulation = Simulation(scenario.name, seed=scenario.seed if seed is None else seed,
@@ -107,15 +114,25 @@ def serve(scenario: Scenario, *, clients: dict[str, str | None], symbol: str, ou
     gateways: list[FixGateway] = []
 
     def setup(sim: Simulation) -> None:
-        built = build_scenario(sim, live)
+        loop = asyncio.get_running_loop()
         codec = FixCodec(symbol, scenario.market.price_increment)
+        addresses: dict[str, asyncio.Future[tuple[str, int]]] = {}
+
+        def over_fix(router: str, venue: Any) -> FixVenueClient:
+            address = addresses.setdefault(venue.name, loop.create_future())
+            return FixVenueClient(venue.name, codec, address)
+
+        built = build_scenario(sim, live, router_venue=None if routers_direct else over_fix)
+        # The routers log on like any client (no password: the gateways listen on loopback).
+        accepted = dict(clients)
+        if not routers_direct:
+            accepted.update((order.name, None) for order in live.parent_orders)
         for index, (name, venue) in enumerate(built.market.venues.items()):
             gateways.append(FixGateway(
-                venue, codec, comp_id=name, clients=clients, store=out_dir / "fix-sessions",
+                venue, codec, comp_id=name, clients=accepted, store=out_dir / "fix-sessions",
                 host=host, port=0 if port_base is None else port_base + index,
                 next_order_id=sim.order_ids.next))
-        loop = asyncio.get_running_loop()
-        loop.create_task(_open(gateways), name="fix gateways")
+        loop.create_task(_open(gateways, addresses), name="fix gateways")
         stopping: list[asyncio.Task[None]] = []
 
         def stop() -> None:
@@ -133,11 +150,15 @@ def serve(scenario: Scenario, *, clients: dict[str, str | None], symbol: str, ou
     return simulation
 
 
-async def _open(gateways: list[FixGateway]) -> None:
+async def _open(gateways: list[FixGateway],
+                addresses: dict[str, asyncio.Future[tuple[str, int]]]) -> None:
     for gateway in gateways:
         host, port = await gateway.start()
         print(f"fix {gateway.venue.name} {host}:{port} TargetCompID={gateway.comp_id}",
               flush=True)
+        address = addresses.get(gateway.venue.name)
+        if address is not None:
+            address.set_result((host, port))
 
 
 async def _close(gateways: list[FixGateway], loop: asyncio.AbstractEventLoop) -> None:

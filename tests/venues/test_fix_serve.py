@@ -1,6 +1,7 @@
 """`sorsim serve`: the scenario's venues live behind FIX gateways, one line per venue at
 start; an outside client logs on with the scenario's CompID and password and trades; SIGTERM
 logs it out, stops the market and writes the event log (its trailer's digest included).
+The scenario's router trades over FIX sessions too.
 
 The server is a real subprocess; every wait is bounded."""
 
@@ -141,3 +142,7 @@ def test_serve_venues_behind_fix_gateways_until_sigterm_writes_the_event_log(
     assert len(desk) == 1 and desk[0]["at"] == "LIT2" and desk[0]["msg"]["price"] == 900_000
     assert any(e["msg"].get("participant") == "SOR" for e in events if e["event"] == "in")
     assert (out / "fix-sessions" / "LIT2--DESK.json").exists()
+    # The router reached every venue over FIX: a session each, messages both ways.
+    for venue in ("LIT1", "LIT2", "LIT3", "DARK1", "SDP1"):
+        state = orjson.loads((out / "fix-sessions" / f"{venue}--SOR.json").read_bytes())
+        assert state["next_target_seq"] > 1 and state["next_sender_seq"] > 1, (venue, state)
