@@ -19,8 +19,12 @@ clients wait for every answer (up to `--drain-seconds`), then:
 - duplicated = requests answered twice + reports whose ExecID was seen before + trade ids
   seen more than twice.
 
-    python bench/fix.py [--sessions 50] [--seconds 10] [--window 8] [--processes 2]
+    python bench/fix.py [--sessions 50] [--seconds 10] [--window 8] [--processes 3]
                         [--cancel-every 4] [--profile pyinstrument|cpu]
+
+Throughput depends on the CPU the gateway and the client processes get: with other work on
+the machine the gateway may get a fraction of a core, so the gateway's CPU time is printed
+too, with the orders it handled per second of it (what one free core would give).
 
 The last lines are `sessions N`, `orders_per_s N`, `lost N`, `duplicated N`.
 """
@@ -240,7 +244,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--window", type=int, default=8, help="requests in flight per session")
-    parser.add_argument("--processes", type=int, default=2, help="client processes")
+    parser.add_argument("--processes", type=int, default=3, help="client processes")
     parser.add_argument("--cancel-every", type=int, default=4)
     parser.add_argument("--drain-seconds", type=float, default=10.0)
     parser.add_argument("--profile", choices=("pyinstrument", "cpu"),
@@ -332,7 +336,8 @@ def main() -> None:
     print(f"latency order -> answer: p50 {quantiles[49] / 1e3:.0f} us, p99 "
           f"{quantiles[98] / 1e3:.0f} us")
     print(f"gateway process CPU {report['cpu']:.1f} s for {elapsed:.1f} s of sending "
-          f"({report['cpu'] / elapsed:.0%} of a core)")
+          f"({report['cpu'] / elapsed:.0%} of a core): {answered / report['cpu']:.0f} orders "
+          f"(and their cancels) per second of gateway CPU")
     print(f"sessions {args.sessions}")
     print(f"orders_per_s {answered / elapsed:.0f}")
     print(f"lost {lost}")

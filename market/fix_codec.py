@@ -238,8 +238,8 @@ def _int(value: bytes, tag: int) -> int:
     if negative:
         text = text[1:]
     whole, dot, fraction = text.partition(b".")
-    if (whole or fraction) and (not whole or whole.isdigit()) and (not fraction or fraction.isdigit()) \
-            and text.isascii():
+    if (whole or fraction) and (not whole or whole.isdigit()) \
+            and (not fraction or fraction.isdigit()) and text.isascii():
         if fraction.strip(b"0"):
             raise _bad_value(tag, value, "is not a whole number")
         number = int(whole or b"0")

@@ -125,22 +125,25 @@ class FixFramer:
             if buffer[length_start:length_start + 2] != b"9=":
                 if size - length_start < 2:
                     break
-                position = self._drop(out, buffer, start, "BodyLength (9) does not follow BeginString")
+                position = self._drop(out, buffer, start,
+                                      "BodyLength (9) does not follow BeginString")
                 continue
             length_end = buffer.find(SOH, length_start + 2, length_start + 3 + _LENGTH_DIGITS)
             if length_end < 0:
                 if size - length_start < 3 + _LENGTH_DIGITS:
                     break
-                position = self._drop(out, buffer, start, "BodyLength (9) is too long to be a length")
+                position = self._drop(out, buffer, start,
+                                      "BodyLength (9) is too long to be a length")
                 continue
             digits = buffer[length_start + 2:length_end]
             if not digits.isdigit() or not digits.isascii():
-                position = self._drop(out, buffer, start, f"BodyLength (9) {digits[:12]!r} is not a number")
+                position = self._drop(out, buffer, start,
+                                      f"BodyLength (9) {digits[:12]!r} is not a number")
                 continue
             body_length = int(digits)
             if body_length > self.max_body_length:
-                position = self._drop(out, buffer, start, f"BodyLength (9) {body_length} is above the "
-                                      f"limit {self.max_body_length}")
+                position = self._drop(out, buffer, start, f"BodyLength (9) {body_length} is "
+                                      f"above the limit {self.max_body_length}")
                 continue
             body_end = length_end + 1 + body_length  # index of the "1" of "10="
             frame_end = body_end + _TRAILER_LENGTH
@@ -155,8 +158,8 @@ class FixFramer:
             trailer = buffer[body_end:frame_end]
             if (trailer[:3] != b"10=" or trailer[6:] != SOH or buffer[body_end - 1:body_end] != SOH
                     or not trailer[3:6].isdigit()):
-                position = self._drop(out, buffer, start, f"BodyLength (9) {body_length} does not end "
-                                      "at the CheckSum (10)")
+                position = self._drop(out, buffer, start, f"BodyLength (9) {body_length} does "
+                                      "not end at the CheckSum (10)")
                 continue
             expected = sum(buffer[start:body_end]) & 0xFF
             if int(trailer[3:6]) != expected:

@@ -80,7 +80,8 @@ class FixSwitch:
             context: dict[str, Any] = {}
             if type(message) is ExecutionReport:
                 order_id = message.order_id
-                notional = self._notional.get(order_id, 0) + message.last_quantity * message.last_price
+                notional = (self._notional.get(order_id, 0)
+                            + message.last_quantity * message.last_price)
                 context["notional"] = notional
                 if message.exec_type in _DONE:
                     self._notional.pop(order_id, None)

@@ -58,7 +58,8 @@ def add_parser(subcommands: Any) -> None:
                         help="venue i listens on N + i (default: ports the system picks)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (default: loopback only)")
-    parser.add_argument("--seed", type=int, default=None, help="the root seed (default: the file's)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the root seed (default: the file's)")
     parser.add_argument("--out", default="out/serve", metavar="DIR",
                         help="events.jsonl and the FIX session store go here (default out/serve)")
     parser.add_argument("--seconds", type=float, default=None,

@@ -215,8 +215,11 @@ class FixGateway:
             self._clients[comp_id_of_client] = _Client(comp_id_of_client, session, venue_session)
         self._bids: dict[int, int] = {}  # the book as last seen: price -> quantity
         self._asks: dict[int, int] = {}
-        if self.market_data:
-            venue.subscribe(f"{self.comp_id}/market-data", self._on_market_data)
+        # The venue's market data is subscribed to at the first MarketDataRequest (a lit
+        # venue's every book change would otherwise cost a delivery nobody reads); the
+        # requests that come before its snapshot are answered when it arrives.
+        self._subscribed = False
+        self._awaiting_snapshot: list[tuple[_Client, simplefix.FixMessage]] = []
 
     # --- serving ---------------------------------------------------------------------------
 
@@ -465,6 +468,13 @@ class FixGateway:
             elif kind is L2Snapshot:
                 self._bids = dict(message.bids)
                 self._asks = dict(message.asks)
+                waiting, self._awaiting_snapshot = self._awaiting_snapshot, []
+                for client, request in waiting:
+                    if client.session.logged_on:
+                        try:
+                            self._market_data_request(client, request)
+                        except FixDecodeError as error:
+                            client.session.reject(request, error)
         except Exception as error:  # noqa: BLE001
             self._internal_error(error, "market data")
 
@@ -500,6 +510,12 @@ class FixGateway:
             client.session.send(b"Y", [(b"262", md_req_id.encode()), (b"281", b"0"),
                                        (b"58", b"unknown symbol: this venue trades "
                                         + self.codec.symbol.encode())])
+            return
+        if not self._subscribed or self._awaiting_snapshot:
+            if not self._subscribed:
+                self._subscribed = True
+                self.venue.subscribe(f"{self.comp_id}/market-data", self._on_market_data)
+            self._awaiting_snapshot.append((client, message))
             return
         top_only = int(depth) == 1
         now = self.clock.now_ns()

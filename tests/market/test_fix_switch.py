@@ -87,7 +87,8 @@ class _AskShiftingCodec(FixCodec):
         return message
 
 
-def test_switch_lossy_codec_unchecked_changes_the_event_log(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_switch_lossy_codec_unchecked_changes_the_event_log(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loader, "FixCodec", _AskShiftingCodec)
     monkeypatch.setattr(loader, "FixSwitch", functools.partial(FixSwitch, checked=False))
     assert run_scenario(_scenario(), fix_switch=True).digest != _plain_digest()

@@ -202,7 +202,7 @@ def with_gateway(test: Callable[[FixGateway, Path], Awaitable[None]], directory:
     return held[0]
 
 
-def test_quickfix_orders_cancels_and_invalid_orders_get_the_right_answers(tmp_path: Path) -> None:
+def test_quickfix_orders_cancels_replace_market_data_and_invalid_orders(tmp_path: Path) -> None:
     async def test(gateway: FixGateway, directory: Path) -> None:
         client = Initiator(directory, gateway.port, "CLIENT1", "LIT1")
         try:
@@ -255,6 +255,7 @@ def test_quickfix_orders_cancels_and_invalid_orders_get_the_right_answers(tmp_pa
             # The session goes on after every one of them.
             client.send(order("after", quickfix.Side_SELL, 100, 101.0))
             assert (await client.expect("app", "8"))[11] == "after"
+            await replace_and_market_data(client, gateway)
             assert client.rejects_sent() == []
         finally:
             await client.stop()
@@ -262,52 +263,49 @@ def test_quickfix_orders_cancels_and_invalid_orders_get_the_right_answers(tmp_pa
     with_gateway(test, tmp_path)
 
 
-def test_quickfix_replace_and_market_data_pass_validation(tmp_path: Path) -> None:
-    async def test(gateway: FixGateway, directory: Path) -> None:
-        client = Initiator(directory, gateway.port, "CLIENT1", "LIT1")
-        try:
-            await client.expect("logon")
-            request = quickfix44.MarketDataRequest()
-            for field in (quickfix.MDReqID("book"), quickfix.SubscriptionRequestType("1"),
-                          quickfix.MarketDepth(0)):
-                request.setField(field)
-            for kind in ("0", "1", "2"):
-                types = quickfix44.MarketDataRequest.NoMDEntryTypes()
-                types.setField(quickfix.MDEntryType(kind))
-                request.addGroup(types)
-            symbols = quickfix44.MarketDataRequest.NoRelatedSym()
-            symbols.setField(quickfix.Symbol("SIM"))
-            request.addGroup(symbols)
-            client.send(request)
-            snapshot = await client.expect("app", "W")
-            assert (snapshot[262], snapshot[268], snapshot[270], snapshot[271]) == (
-                "book", "1", "100.0500", "500")
-            client.send(order("px-1", quickfix.Side_BUY, 100, 99.0))
-            await client.expect("app", "8")
-            level = await client.expect("app", "X")
-            assert (level[269], level[270], level[271]) == ("0", "99.0000", "100")
-            replace = quickfix44.OrderCancelReplaceRequest()
-            for field in (quickfix.ClOrdID("px-2"), quickfix.OrigClOrdID("px-1"),
-                          quickfix.Symbol("SIM"), quickfix.Side(quickfix.Side_BUY),
-                          quickfix.TransactTime(), quickfix.OrderQty(200),
-                          quickfix.OrdType(quickfix.OrdType_LIMIT), quickfix.Price(99.5)):
-                replace.setField(field)
-            client.send(replace)
-            replaced = await client.expect("app", "8")
-            assert (replaced[150], replaced[11], replaced[41], replaced[38], replaced[44]) == (
-                "5", "px-2", "px-1", "200", "99.5000")
-            client.send(order("cross", quickfix.Side_BUY, 100, 100.05))
-            await client.expect("app", "8")
-            await client.expect("app", "8")
-            trade = await client.expect("app", "X")
-            while trade[269] != "2":
-                trade = await client.expect("app", "X")
-            assert (trade[270], trade[271], trade[58]) == ("100.0500", "100", "aggressor=buy")
-            assert client.rejects_sent() == []
-        finally:
-            await client.stop()
-
-    with_gateway(test, tmp_path)
+async def replace_and_market_data(client: Initiator, gateway: FixGateway) -> None:
+    """Market data (a snapshot, then level updates and a trade) and a replace, all through
+    QuickFIX's validation. The book: the client's sell 100 @ 101.00 and whatever the maker
+    rests (a sell 500 @ 100.10 here)."""
+    maker = gateway.venue.connect("MAKER2", lambda message: None)
+    maker.send(NewOrder(gateway.clock.now_ns(), "MAKER2", 10**12 + 1, Side.SELL, 500, 1_001_000))
+    await asyncio.sleep(0.01)
+    request = quickfix44.MarketDataRequest()
+    for field in (quickfix.MDReqID("book"), quickfix.SubscriptionRequestType("1"),
+                  quickfix.MarketDepth(0)):
+        request.setField(field)
+    for kind in ("0", "1", "2"):
+        types = quickfix44.MarketDataRequest.NoMDEntryTypes()
+        types.setField(quickfix.MDEntryType(kind))
+        request.addGroup(types)
+    symbols = quickfix44.MarketDataRequest.NoRelatedSym()
+    symbols.setField(quickfix.Symbol("SIM"))
+    request.addGroup(symbols)
+    client.send(request)
+    snapshot = await client.expect("app", "W")
+    assert (snapshot[262], snapshot[268]) == ("book", "2")
+    assert [v for t, v in snapshot.pairs if t == 270] == ["100.1000", "101.0000"]
+    client.send(order("px-1", quickfix.Side_BUY, 100, 99.0))
+    await client.expect("app", "8")
+    level = await client.expect("app", "X")
+    assert (level[269], level[270], level[271]) == ("0", "99.0000", "100")
+    replace = quickfix44.OrderCancelReplaceRequest()
+    for field in (quickfix.ClOrdID("px-2"), quickfix.OrigClOrdID("px-1"),
+                  quickfix.Symbol("SIM"), quickfix.Side(quickfix.Side_BUY),
+                  quickfix.TransactTime(), quickfix.OrderQty(200),
+                  quickfix.OrdType(quickfix.OrdType_LIMIT), quickfix.Price(99.5)):
+        replace.setField(field)
+    client.send(replace)
+    replaced = await client.expect("app", "8")
+    assert (replaced[150], replaced[11], replaced[41], replaced[38], replaced[44]) == (
+        "5", "px-2", "px-1", "200", "99.5000")
+    client.send(order("cross", quickfix.Side_BUY, 100, 100.1))
+    await client.expect("app", "8")
+    await client.expect("app", "8")
+    trade = await client.expect("app", "X")
+    while trade[269] != "2":
+        trade = await client.expect("app", "X")
+    assert (trade[270], trade[271], trade[58]) == ("100.1000", "100", "aggressor=buy")
 
 
 def test_quickfix_sequence_gaps_both_ways_are_resent_and_filled(tmp_path: Path) -> None:
