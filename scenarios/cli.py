@@ -8,6 +8,7 @@
   `scenarios.sweep` (both fan out with `scenarios.fan_out`).
 - `sorsim replay EVENTS.JSONL`: `scenarios.replay`.
 - `sorsim regress [--update]`: `scenarios.regress`.
+- `sorsim serve FILE [--port-base N]`: `scenarios.serve` (live, venues behind FIX gateways).
 - `sorsim demo`: one lit exchange and seeded noise traders (the first demo).
 
 Each command is one `_add_<command>(commands)` function that declares its arguments and
@@ -20,6 +21,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TypeAlias
 
+from scenarios import serve
 from scenarios.compare import compare_file
 from scenarios.demo import format_price, run_demo
 from scenarios.fan_out import BACKENDS
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(commands)
     _add_replay(commands)
     _add_regress(commands)
+    serve.add_parser(commands)
     return parser
 
 

@@ -40,6 +40,8 @@ from agents.latency_arbitrageur import LatencyArbitrageur
 from agents.noise_trader import NoiseTrader
 from agents.registry import load_agent
 from market.clock import Clock
+from market.fix_codec import FixCodec
+from market.fix_switch import FixSwitch
 from market.link import Latency, Link
 from router.allocators.registry import make_allocator
 from router.smart_order_router import SmartOrderRouter
@@ -67,6 +69,7 @@ __all__ = [
 LIBRARY = Path(__file__).resolve().parent / "library"  # the scenario library (package data)
 DEFAULT_SCENARIO = Path(__file__).resolve().parent / "default.toml"
 
+FIX_SYMBOL = "SIM"  # the instrument's symbol on FIX (a scenario trades one instrument)
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _POPULATION_LISTS = {"noise": "noise", "informed": "informed", "market-maker": "market_makers",
                      "dealer-client": "dealer_clients"}
@@ -150,11 +153,16 @@ class BuiltScenario:
     groups: dict[str, list[Agent]]  # group name -> its agents (populations included)
     routers: dict[str, SmartOrderRouter]  # parent order name -> its router
     targets: Targets
+    fix_switches: list[FixSwitch] = field(default_factory=list)  # with fix_switch only
 
 
-def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
+def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = False,
+                   router_venue: Callable[[str, Any], Any] | None = None) -> BuiltScenario:
     """Build the scenario's market, groups, routers and timeline inside a `Simulation` setup
-    callback."""
+    callback. With `fix_switch`, every router reaches its venues through the in-process FIX
+    switch (`market.fix_switch`): the run must be the same, byte for byte. `router_venue`
+    (router name, venue) -> what the router connects to instead (live mode: the venue's
+    FIX gateway, `venues.fix_client.FixVenueClient`)."""
     config = scenario.market
     market = build_market(sim, config)
     venues = market.venues
@@ -243,6 +251,7 @@ def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
         groups[spec.name] = members
 
     routers: dict[str, SmartOrderRouter] = {}
+    switches: list[FixSwitch] = []
     for order in scenario.parent_orders:
         profiles = []
         for name in order.venues:
@@ -270,7 +279,13 @@ def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
             cleanup_ns=order.cleanup_ns, feature_venue=order.feature_venue)
         sim.add_agent(router)
         for name in order.venues:
-            router.connect(venues[name], Latency(order.latency_ns + distance[name]),
+            venue: Any = venues[name]
+            if fix_switch:
+                venue = FixSwitch(venue, FixCodec(FIX_SYMBOL, config.price_increment))
+                switches.append(venue)
+            elif router_venue is not None:
+                venue = router_venue(order.name, venue)
+            router.connect(venue, Latency(order.latency_ns + distance[name]),
                            market_data=kinds[name] == "lit")
         routers[order.name] = router
 
@@ -280,7 +295,7 @@ def build_scenario(sim: Simulation, scenario: Scenario) -> BuiltScenario:
         fundamental=market.fundamental, volatility_regime=market.volatility_regime,
         dark_pool_of=dark_pool_of, event_log=sim.event_log)
     schedule_timeline(sim.clock, targets, scenario.timeline)
-    return BuiltScenario(scenario, market, groups, routers, targets)
+    return BuiltScenario(scenario, market, groups, routers, targets, switches)
 
 
 # --- running --------------------------------------------------------------------------------
@@ -325,7 +340,8 @@ def run_scenario(scenario: Scenario, seed: int | None = None,
                  out_dir: str | Path | None = None, *,
                  on_time: Callable[[int], object] | None = None,
                  every_ns: int | None = None,
-                 version: str | None = None) -> ScenarioResult:
+                 version: str | None = None,
+                 fix_switch: bool = False) -> ScenarioResult:
     """Build and run `scenario` (with `seed`, default the file's), then analyze each parent
     order; with `out_dir`, write `events.jsonl` and `tca.json` there.
 
@@ -336,7 +352,8 @@ def run_scenario(scenario: Scenario, seed: int | None = None,
 
     The log's header records what replays the run (`log_header`): the file's name and
     text, and the allocator override if any. `version` is the sorsim version the header
-    states (default: this one's; `sorsim replay` states the recorded one)."""
+    states (default: this one's; `sorsim replay` states the recorded one). `fix_switch`:
+    the routers' messages go through FIX in-process (see `build_scenario`)."""
     seed = scenario.seed if seed is None else seed
     directory = Path(out_dir) if out_dir is not None else None
     files: dict[str, Path] = {}
@@ -350,7 +367,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None,
     held: list[BuiltScenario] = []
 
     def setup(sim: Simulation) -> None:
-        held.append(build_scenario(sim, scenario))
+        held.append(build_scenario(sim, scenario, fix_switch=fix_switch))
         if on_time is not None:
             step = every_ns or max(1, (scenario.end_ns - scenario.start_ns) // 500)
             _call_every(sim.clock, step, scenario.end_ns, on_time)

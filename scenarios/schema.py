@@ -83,6 +83,8 @@ __all__ = [
     "SCHEDULES",
     "AgentGroup",
     "AllocatorModel",
+    "FixClientModel",
+    "FixModel",
     "KnownGroup",
     "ParentOrderModel",
     "ScenarioError",
@@ -543,6 +545,19 @@ class ShiftModel(_Model):
     changes: dict[str, Any] = Field(alias="set")
 
 
+class FixClientModel(_Model):
+    comp_id: Name  # the client's SenderCompID
+    password: Text | None = None
+
+
+class FixModel(_Model):
+    """Live mode (`sorsim serve`): the instrument's FIX symbol and the clients that may log
+    on to the venues' gateways (none listed: CLIENT1, no password)."""
+
+    symbol: Name = "SIM"
+    clients: list[FixClientModel] = Field(default_factory=list)
+
+
 class ScenarioFile(_Model):
     """The whole file (pass 1)."""
 
@@ -557,6 +572,7 @@ class ScenarioFile(_Model):
     agents: list[AgentGroup] = Field(default_factory=list)
     parent_orders: list[ParentOrderModel] = Field(default_factory=list)
     timeline: list[ShiftModel] = Field(default_factory=list)
+    fix: FixModel = Field(default_factory=FixModel)
 
 
 # --- pass 1: pydantic, and its errors as one line -------------------------------------------
