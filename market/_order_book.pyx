@@ -37,11 +37,23 @@ from market.messages import (
 )
 
 cdef extern from "Python.h":
-    object PyType_GenericAlloc(PyTypeObject* type, Py_ssize_t nitems)
+    long long PyLong_AsLongLongAndOverflow(object value, int* overflow) except? -1
+    void PyObject_GC_Track(object)
+
+cdef extern from *:
+    """
+    /* A tuple-layout object of `type` with `size` items, not yet tracked by the GC: what
+       PyType_GenericAlloc makes, minus zeroing the items (every caller fills them all). */
+    static PyObject *sorsim_tuple_alloc(PyTypeObject *type, Py_ssize_t size) {
+        return (PyObject *)PyObject_GC_NewVar(PyVarObject, type, size);
+    }
+    """
+    object _tuple_alloc "sorsim_tuple_alloc"(PyTypeObject* type, Py_ssize_t size)
 
 __all__ = ["OrderBook"]
 
 cdef object MAX_VALUE = 4611686018427387904  # 2**62: market.order_book.MAX_VALUE (tested equal)
+cdef long long MAX_VALUE_C = 4611686018427387904
 _MAX_VALUE = MAX_VALUE
 
 cdef object BUY = Side.BUY
@@ -66,9 +78,21 @@ cdef object REPORT_TYPE = ExecutionReport
 cdef object INT = int
 
 
-cdef inline void _set(object report, Py_ssize_t i, object value):
+cdef inline void _set(object report, Py_ssize_t i, object value) noexcept:
     Py_INCREF(value)
     PyTuple_SET_ITEM(report, i, value)
+
+
+cdef inline long long _positive(object value) except? -1:
+    """`value` as a C integer when it is an int in (0, MAX_VALUE], else 0: one test instead
+    of a type check and two Python comparisons."""
+    cdef int overflow = 0
+    if type(value) is not INT:
+        return 0
+    cdef long long result = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if overflow or result <= 0 or result > MAX_VALUE_C:
+        return 0
+    return result
 
 
 cdef object _report(object t_ns, object venue, object participant, object order_id,
@@ -77,7 +101,7 @@ cdef object _report(object t_ns, object venue, object participant, object order_
                     object fee, object liquidity, object trade_id, object reason):
     """An ExecutionReport allocated in place: what ExecutionReport(...) makes, minus the
     Python-level __new__ frame and the argument tuple."""
-    cdef object report = PyType_GenericAlloc(<PyTypeObject*>REPORT_TYPE, 16)
+    cdef object report = _tuple_alloc(<PyTypeObject*>REPORT_TYPE, 16)
     _set(report, 0, t_ns)
     _set(report, 1, venue)
     _set(report, 2, participant)
@@ -94,6 +118,7 @@ cdef object _report(object t_ns, object venue, object participant, object order_
     _set(report, 13, liquidity)
     _set(report, 14, trade_id)
     _set(report, 15, reason)
+    PyObject_GC_Track(report)
     return report
 
 
@@ -101,6 +126,7 @@ cdef class _Order:
     cdef object order_id
     cdef object participant
     cdef object side
+    cdef object price_obj  # the price as the order gave it: the level's key, the reports' field
     cdef long long price
     cdef long long quantity
     cdef long long leaves  # 0 once filled, canceled or replaced away: a dead queue entry
@@ -108,12 +134,14 @@ cdef class _Order:
     cdef bint post_only
 
 
-cdef _Order _new_order(object order_id, object participant, object side, long long price,
-                       long long quantity, long long leaves, long long filled, bint post_only):
+cdef _Order _new_order(object order_id, object participant, object side, object price_obj,
+                       long long price, long long quantity, long long leaves, long long filled,
+                       bint post_only):
     cdef _Order o = _Order.__new__(_Order)
     o.order_id = order_id
     o.participant = participant
     o.side = side
+    o.price_obj = price_obj
     o.price = price
     o.quantity = quantity
     o.leaves = leaves
@@ -226,33 +254,22 @@ cdef class OrderBook:
         post_only = <object>PyTuple_GET_ITEM(order, 8)
         min_quantity = <object>PyTuple_GET_ITEM(order, 9)
         peg = <object>PyTuple_GET_ITEM(order, 10)
-        cdef long long quantity, price = 0, leaves
-        cdef bint crosses, has_limit, is_post_only
+        cdef long long quantity = _positive(quantity_obj), price = 0, leaves
+        cdef bint crosses, is_post_only
+        cdef bint has_limit = order_type is LIMIT
         cdef long long limit_key = 0
         cdef _BookSide opposite
-        # The fast test for a common valid order; anything else takes the reference's path
-        # to name its reason.
-        if (type(quantity_obj) is not INT or type(order_id) is not INT
+        if has_limit:
+            price = _positive(price_obj)
+        # One combined test for the common valid order; the slow path names the reason.
+        if (not quantity or quantity % self._lot
                 or min_quantity or peg is not None
-                or (side is not BUY and side is not SELL)
-                or (tif is not DAY and (post_only or (tif is not IOC and tif is not FOK)))):
-            return [self._reject(order, t_ns, self._reject_reason(order))]
-        if not (0 < quantity_obj <= MAX_VALUE) or order_id in self._orders:
-            return [self._reject(order, t_ns, self._reject_reason(order))]
-        quantity = quantity_obj
-        if quantity % self._lot:
-            return [self._reject(order, t_ns, self._reject_reason(order))]
-        if order_type is LIMIT:
-            if type(price_obj) is not INT or not (0 < price_obj <= MAX_VALUE):
-                return [self._reject(order, t_ns, self._reject_reason(order))]
-            price = price_obj
-            if price % self._tick:
-                return [self._reject(order, t_ns, self._reject_reason(order))]
-            has_limit = True
-        elif order_type is MARKET and price_obj is None and not post_only:
-            has_limit = False
-        else:
-            return [self._reject(order, t_ns, self._reject_reason(order))]
+                or type(order_id) is not INT or order_id in self._orders
+                or (tif is not DAY and (post_only or (tif is not IOC and tif is not FOK)))
+                or ((not price or price % self._tick) if has_limit
+                    else (order_type is not MARKET or price_obj is not None or post_only))
+                or (side is not BUY and side is not SELL)):
+            return self._rejected(order, t_ns)
         is_post_only = post_only
         if side is BUY:
             opposite = self._asks
@@ -275,7 +292,7 @@ cdef class OrderBook:
             if not leaves:
                 return reports
         if tif is DAY and has_limit:
-            self._rest(_new_order(order_id, participant, side, price, quantity, leaves,
+            self._rest(_new_order(order_id, participant, side, price_obj, price, quantity, leaves,
                                   quantity - leaves, is_post_only))
         else:
             reports.append(_report(t_ns, venue, participant, order_id, CANCELED, side,
@@ -288,13 +305,15 @@ cdef class OrderBook:
         order_id = <object>PyTuple_GET_ITEM(cancel, 2)
         cdef _Order resting
         found = self._orders.get(order_id) if type(order_id) is INT else None
-        if found is None or (<_Order>found).participant != <object>PyTuple_GET_ITEM(cancel, 1):
+        participant = <object>PyTuple_GET_ITEM(cancel, 1)
+        if found is None or ((<_Order>found).participant is not participant
+                             and (<_Order>found).participant != participant):
             return [CancelRejected(t_ns, self.venue, cancel.participant, cancel.order_id,
                                    RejectReason.UNKNOWN_ORDER, "cancel")]
         resting = <_Order>found
         self._remove(resting)
         return [_report(t_ns, self.venue, resting.participant, resting.order_id, CANCELED,
-                        resting.side, resting.price, resting.quantity, 0, 0, 0,
+                        resting.side, resting.price_obj, resting.quantity, 0, 0, 0,
                         resting.filled, 0, None, 0, REQUESTED)]
 
     def replace(self, replace, t_ns):
@@ -347,7 +366,7 @@ cdef class OrderBook:
             leaves = self._match(opposite, True, new_key, order_id, participant, side,
                                  price_obj, quantity, filled, t_ns, reports)
         if leaves:
-            self._rest(_new_order(order_id, participant, side, price, quantity, leaves,
+            self._rest(_new_order(order_id, participant, side, price_obj, price, quantity, leaves,
                                   quantity - leaves, resting.post_only))
         return reports
 
@@ -445,6 +464,9 @@ cdef class OrderBook:
             return RejectReason.DUPLICATE_ORDER_ID
         raise AssertionError(f"no reject reason for {order!r}")
 
+    cdef list _rejected(self, order, t_ns):
+        return [self._reject(order, t_ns, self._reject_reason(order))]
+
     cdef object _reject(self, order, t_ns, reason):
         return _report(t_ns, self.venue, order.participant, order.order_id, REJECTED,
                        order.side, order.price, order.quantity, 0, 0, 0, 0, 0, None, 0,
@@ -530,7 +552,7 @@ cdef class OrderBook:
     cdef void _rest(self, _Order order):
         side = order.side
         cdef _BookSide book_side = self._bids if side is BUY else self._asks
-        price = order.price
+        price = order.price_obj
         found = book_side.levels.get(price)
         cdef _Level level
         cdef list keys
@@ -559,7 +581,7 @@ cdef class OrderBook:
     cdef void _remove(self, _Order order):
         side = order.side
         cdef _BookSide book_side = self._bids if side is BUY else self._asks
-        price = order.price
+        price = order.price_obj
         cdef _Level level = <_Level>book_side.levels[price]
         level.quantity -= order.leaves
         level.live -= 1
