@@ -172,6 +172,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         super().__init__()
         if type(start_ns) is not int:
             raise TypeError(f"start_ns must be an int of nanoseconds, got {start_ns!r}")
+        if end_ns is not None:
+            end_ns = _check_ns(end_ns, "end_ns")
         if end_ns is not None and end_ns < start_ns:
             raise ValueError(f"end_ns={end_ns} is before start_ns={start_ns}")
         self._events = EventHeap(start_ns)
@@ -199,6 +201,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def set_end_ns(self, end_ns: int | None) -> None:
         """Move the horizon (never into the past)."""
         now_ns = self._events.now_ns()
+        if end_ns is not None:
+            end_ns = _check_ns(end_ns, "end_ns")
         if end_ns is not None and end_ns < now_ns:
             raise ValueError(f"end_ns={end_ns} is before now ({now_ns})")
         self._end_ns = end_ns
