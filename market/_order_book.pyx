@@ -15,7 +15,8 @@ Limits beyond the reference: prices and quantities must fit in 62 bits, the same
 reference enforces so that both reject the same input.
 """
 
-from bisect import bisect_left, insort
+cimport cython
+from bisect import bisect_left
 
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
@@ -38,6 +39,9 @@ from market.messages import (
 
 cdef extern from "Python.h":
     long long PyLong_AsLongLongAndOverflow(object value, int* overflow) except? -1
+
+cdef extern from *:
+    bint _multiply_overflows "__builtin_mul_overflow"(long long a, long long b, long long* product)
     void PyObject_GC_Track(object)
 
 cdef extern from *:
@@ -122,6 +126,7 @@ cdef object _report(object t_ns, object venue, object participant, object order_
     return report
 
 
+@cython.freelist(256)  # orders come and go at every add and fill: skip the allocator
 cdef class _Order:
     cdef object order_id
     cdef object participant
@@ -150,8 +155,11 @@ cdef _Order _new_order(object order_id, object participant, object side, object 
     return o
 
 
+@cython.freelist(64)
 cdef class _Level:
     # A FIFO: a list read from `head`; popped entries are dropped in blocks.
+    cdef object price  # the level's price (the dict key)
+    cdef long long key  # price * sign: the side's sort key
     cdef list orders
     cdef Py_ssize_t head
     cdef long long quantity  # sum of live leaves
@@ -193,12 +201,20 @@ cdef class _BookSide:
     cdef long long sign
     cdef dict levels  # price -> _Level
     cdef list keys  # price * sign, ascending: the best price is last
+    cdef list ranked  # the _Level of each key, same order: the best level is last
 
     def __cinit__(self, side):
         self.side = side
         self.sign = 1 if side is BUY else -1
         self.levels = {}
         self.keys = []
+        self.ranked = []
+
+    cdef inline _Level best_level(self):
+        return <_Level><object>PyList_GET_ITEM(self.ranked, PyList_GET_SIZE(self.ranked) - 1)
+
+    cdef inline object best_price(self):
+        return self.best_level().price if PyList_GET_SIZE(self.ranked) else None
 
 
 cdef class OrderBook:
@@ -207,13 +223,16 @@ cdef class OrderBook:
     cdef public object venue
     cdef public object tick_size
     cdef public object lot_size
-    cdef public object maker_fee
-    cdef public object taker_fee
+    cdef object _maker_fee_obj
+    cdef object _taker_fee_obj
     cdef public object best_bid
     cdef public object best_ask
     cdef public object touched_levels
     cdef long long _tick
     cdef long long _lot
+    cdef bint _c_fees  # both fees are ints that fit in C: fee = fill * fee per share in C
+    cdef long long _maker_fee
+    cdef long long _taker_fee
     cdef _BookSide _bids
     cdef _BookSide _asks
     cdef dict _orders
@@ -237,6 +256,33 @@ cdef class OrderBook:
         self.best_bid = None
         self.best_ask = None
         self.touched_levels = [] if track_levels else None
+
+    @property
+    def maker_fee(self):
+        """Per share, in ticks; negative is a rebate. May change during a run."""
+        return self._maker_fee_obj
+
+    @maker_fee.setter
+    def maker_fee(self, value):
+        self._maker_fee_obj = value
+        self._set_c_fees()
+
+    @property
+    def taker_fee(self):
+        return self._taker_fee_obj
+
+    @taker_fee.setter
+    def taker_fee(self, value):
+        self._taker_fee_obj = value
+        self._set_c_fees()
+
+    cdef void _set_c_fees(self):
+        maker, taker = self._maker_fee_obj, self._taker_fee_obj
+        self._c_fees = (type(maker) is int and type(taker) is int
+                        and -MAX_VALUE <= maker <= MAX_VALUE and -MAX_VALUE <= taker <= MAX_VALUE)
+        if self._c_fees:
+            self._maker_fee = maker
+            self._taker_fee = taker
 
     # --- commands ---------------------------------------------------------------------
 
@@ -476,24 +522,21 @@ cdef class OrderBook:
                           object order_id, object participant, object side, object price,
                           long long quantity, long long filled, object t_ns, list reports):
         cdef list keys = opposite.keys
+        cdef list ranked = opposite.ranked
         cdef dict levels = opposite.levels
-        cdef long long sign = opposite.sign
         cdef dict orders = self._orders
         cdef long long leaves = quantity - filled
         cdef long long trade_id = self._trade_id
-        cdef long long key, fill, resting_leaves, resting_filled
+        cdef long long fill, resting_leaves, resting_filled
         cdef _Level level
         cdef _Order resting
         venue = self.venue
-        maker_fee = self.maker_fee
-        taker_fee = self.taker_fee
         touched = self.touched_levels
-        while leaves and PyList_GET_SIZE(keys):
-            key = <object>PyList_GET_ITEM(keys, PyList_GET_SIZE(keys) - 1)
-            if has_limit and key < limit_key:
+        while leaves and PyList_GET_SIZE(ranked):
+            level = opposite.best_level()
+            if has_limit and level.key < limit_key:
                 break
-            level_price = key * sign
-            level = <_Level>levels[level_price]
+            level_price = level.price
             while leaves and not level.empty():
                 resting = level.front()
                 resting_leaves = resting.leaves
@@ -532,22 +575,31 @@ cdef class OrderBook:
                     t_ns, venue, resting.participant, resting.order_id,
                     PARTIAL_FILL if resting_leaves else FILL, resting.side, level_price,
                     resting.quantity, fill_obj, level_price, resting_leaves, resting_filled,
-                    fill_obj * maker_fee, MAKER, trade_obj, None))
+                    self._fee(fill_obj, fill, True), MAKER, trade_obj, None))
                 reports.append(_report(
                     t_ns, venue, participant, order_id, PARTIAL_FILL if leaves else FILL,
                     side, price, quantity, fill_obj, level_price, leaves, filled,
-                    fill_obj * taker_fee, TAKER, trade_obj, None))
+                    self._fee(fill_obj, fill, False), TAKER, trade_obj, None))
             if touched is not None:
                 touched.append((opposite.side, level_price))
             if not level.live:
                 del levels[level_price]
                 keys.pop()
+                ranked.pop()
         self._trade_id = trade_id
-        if sign == 1:
-            self.best_bid = keys[-1] if keys else None
+        if opposite.sign == 1:
+            self.best_bid = opposite.best_price()
         else:
-            self.best_ask = -keys[-1] if keys else None
+            self.best_ask = opposite.best_price()
         return leaves
+
+    cdef object _fee(self, object fill_obj, long long fill, bint maker):
+        """This fill's fee: fill x fee per share (in C when it fits)."""
+        cdef long long fee
+        if self._c_fees and not _multiply_overflows(
+                fill, self._maker_fee if maker else self._taker_fee, &fee):
+            return fee
+        return fill_obj * (self._maker_fee_obj if maker else self._taker_fee_obj)
 
     cdef void _rest(self, _Order order):
         side = order.side
@@ -556,19 +608,25 @@ cdef class OrderBook:
         found = book_side.levels.get(price)
         cdef _Level level
         cdef list keys
+        cdef Py_ssize_t i
         if found is None:
             level = _Level()
+            level.price = price
+            level.key = order.price * book_side.sign
             book_side.levels[price] = level
             keys = book_side.keys
-            key = order.price * book_side.sign
-            if not keys or key > keys[-1]:
+            key = level.key
+            if not keys or level.key > book_side.best_level().key:
                 keys.append(key)
+                book_side.ranked.append(level)
                 if side is BUY:
                     self.best_bid = price
                 else:
                     self.best_ask = price
             else:
-                insort(keys, key)
+                i = bisect_left(keys, key)
+                keys.insert(i, key)
+                book_side.ranked.insert(i, level)
         else:
             level = <_Level>found
         level.orders.append(order)
@@ -598,16 +656,18 @@ cdef class OrderBook:
             return
         del book_side.levels[price]
         keys = book_side.keys
-        key = order.price * book_side.sign
-        if keys[-1] == key:
+        cdef Py_ssize_t i
+        if book_side.best_level() is level:
             keys.pop()
-            best = keys[-1] * book_side.sign if keys else None
+            book_side.ranked.pop()
             if side is BUY:
-                self.best_bid = best
+                self.best_bid = book_side.best_price()
             else:
-                self.best_ask = best
+                self.best_ask = book_side.best_price()
         else:
-            del keys[bisect_left(keys, key)]
+            i = bisect_left(keys, level.key)
+            del keys[i]
+            del book_side.ranked[i]
 
 
 cdef inline void _check_message(object message, Py_ssize_t size) except *:
@@ -616,12 +676,11 @@ cdef inline void _check_message(object message, Py_ssize_t size) except *:
 
 
 cdef inline bint _crosses(_BookSide opposite, bint has_limit, long long limit_key):
-    cdef Py_ssize_t n = PyList_GET_SIZE(opposite.keys)
-    if not n:
+    if not PyList_GET_SIZE(opposite.ranked):
         return False
     if not has_limit:
         return True
-    return <long long><object>PyList_GET_ITEM(opposite.keys, n - 1) >= limit_key
+    return opposite.best_level().key >= limit_key
 
 
 cdef long long _available(_BookSide opposite, bint has_limit, long long limit_key,

@@ -9,6 +9,7 @@ generated `__new__`, and the class must keep working as a NamedTuple.
 from __future__ import annotations
 
 import copy
+import inspect
 import pickle
 from typing import Any
 
@@ -25,7 +26,7 @@ CLASSES = sorted(MESSAGE_TYPES.values(), key=lambda cls: cls.__name__)
 def python_new(cls: type) -> Any:
     """The NamedTuple's generated __new__ (kept by the compiled constructor)."""
     new = cls.__dict__["__new__"]
-    return getattr(new, "python_new", new)
+    return getattr(getattr(new, "__self__", None), "python_new", new)
 
 
 def outcome(call: Any) -> tuple[str, Any]:
@@ -39,8 +40,16 @@ def outcome(call: Any) -> tuple[str, Any]:
 def test_compiled_constructors_are_built_and_installed() -> None:
     assert messages.COMPILED_CONSTRUCTORS, "market._messages did not compile: no C compiler?"
     for cls in CLASSES:
-        assert type(cls.__dict__["__new__"]).__name__ == "Constructor", cls
+        assert type(cls.__dict__["__new__"].__self__).__name__ == "Constructor", cls
         assert python_new(cls).__qualname__ == f"{cls.__name__}.__new__"
+
+
+def test_signature_of_each_message_class_names_its_fields_and_defaults() -> None:
+    for cls in CLASSES:
+        parameters = inspect.signature(cls).parameters
+        assert list(parameters) == list(cls._fields)  # type: ignore[attr-defined]
+        assert {name: p.default for name, p in parameters.items()
+                if p.default is not p.empty} == cls._field_defaults  # type: ignore[attr-defined]
 
 
 values = st.one_of(st.integers(-5, 10**20), st.none(), st.booleans(), st.text(max_size=3),
