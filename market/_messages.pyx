@@ -1,40 +1,42 @@
 # cython: language_level=3
 """Compiled constructors for the message NamedTuples of `market/messages.py` (optional).
 
-Why. A NamedTuple's `__new__` is generated Python: calling `NewOrder(...)` runs a Python frame
-that binds the arguments, builds an argument tuple and hands it to `tuple.__new__`, which
-copies it into the new object (measured: ~3,700 instructions for a NewOrder, made and freed).
-Here `cls.__new__` is a builtin (vectorcall) function that does the common call — positional
-arguments only — in C: it allocates the message and fills it from the arguments and the
-field defaults (~1,800). Any other call (keywords, too few or too many arguments, a
-subclass) goes to the NamedTuple's own `__new__`, so every result and every error is the one
-the pure-Python module gives; the tests check both.
+Why. Calling a NamedTuple class, `NewOrder(...)`, goes through `type.__call__`: an argument
+tuple is built, `__new__` is looked up on the class and called — a Python frame that binds
+the arguments and hands a second tuple to `tuple.__new__`, which copies it into the message
+(measured: ~3,700 instructions for a NewOrder, made and freed). Here each message class gets
+a vectorcall entry (the type's `tp_vectorcall` slot, as C extension types such as multidict
+set it): a call with positional arguments only allocates the message and fills it from the
+arguments and the field defaults in C (~1,050). Any other call (keywords, too few or too
+many arguments) is passed to `type.__call__` unchanged, so every result and every error is
+the one the pure-Python module gives; the tests check both.
 
-The class stays the NamedTuple it was: same type, fields, `_make`, `_replace`, pickling and
-`tuple.__new__(cls, ...)`; only `cls.__new__` is replaced, and `cls.__signature__` keeps
-`inspect.signature(cls)` what it was (inspect skips a builtin `__new__`).
+The class is untouched otherwise: same type, `__new__`, fields, `_make`, `_replace`, pickling
+and signature. A subclass of a message class does not inherit the slot: it is called the
+ordinary way.
 """
 
 from cpython.object cimport PyObject, PyTypeObject
 
-import inspect
-
 cdef extern from "Python.h":
-    ctypedef PyObject* (*PyCFunction)(PyObject*, PyObject*)
-    ctypedef struct PyMethodDef:
-        const char* ml_name
-        PyCFunction ml_meth
-        int ml_flags
-        const char* ml_doc
-    int METH_FASTCALL
-    int METH_KEYWORDS
-    object PyCFunction_NewEx(PyMethodDef* method, object self, object module)
-    PyObject* PyObject_Vectorcall(PyObject* callable, PyObject** args, size_t nargs,
-                                  PyObject* kwnames)
+    ctypedef PyObject* (*vectorcallfunc)(PyObject* callable, PyObject** args, size_t nargsf,
+                                         PyObject* kwnames)
+    ctypedef PyObject* (*ternaryfunc)(PyObject* callable, PyObject* args, PyObject* kwargs)
+    ctypedef struct TypeCallSlots "PyTypeObject":
+        vectorcallfunc tp_vectorcall
+        ternaryfunc tp_call
+    PyTypeObject PyType_Type
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
     void PyObject_GC_Track(PyObject* message)
+    PyObject* PyTuple_New(Py_ssize_t size)
     PyObject* PyTuple_GET_ITEM(PyObject* items, Py_ssize_t i)
     void PyTuple_SET_ITEM(PyObject* items, Py_ssize_t i, PyObject* value)
+    Py_ssize_t PyTuple_GET_SIZE(PyObject* items)
+    PyObject* PyDict_New()
+    int PyDict_SetItem(PyObject* mapping, PyObject* key, PyObject* value)
     void Py_INCREF(PyObject* value)
+    void Py_DECREF(PyObject* value)
+    void Py_XDECREF(PyObject* value)
 
 cdef extern from *:
     """
@@ -46,66 +48,100 @@ cdef extern from *:
     """
     PyObject* _tuple_alloc "sorsim_tuple_alloc"(PyTypeObject* type, Py_ssize_t size)
 
-__all__ = ["Constructor", "install"]
+__all__ = ["install", "installed"]
 
 
-cdef class Constructor:
-    """What `cls.__new__` needs to know about one NamedTuple class (its `__self__`)."""
+cdef struct Plan:
+    PyObject* cls  # the message class (kept alive by _classes)
+    Py_ssize_t size  # number of fields
+    Py_ssize_t required  # fields without a default
+    PyObject* defaults  # tuple: the defaults of the trailing fields (kept alive by _classes)
 
-    cdef readonly object cls
-    cdef readonly object python_new  # the NamedTuple's generated __new__: every other call
-    cdef readonly Py_ssize_t size  # number of fields
-    cdef Py_ssize_t required  # fields without a default
-    cdef tuple defaults  # defaults of the trailing fields, in field order
-
-    def __init__(self, cls):
-        fields = cls._fields
-        field_defaults = cls._field_defaults
-        self.cls = cls
-        self.python_new = cls.__new__
-        self.defaults = tuple(field_defaults[name] for name in fields if name in field_defaults)
-        self.size = len(fields)
-        self.required = self.size - len(self.defaults)
+DEF MAX_CLASSES = 64
+cdef Plan _plans[MAX_CLASSES]
+cdef int _count = 0
+cdef list _classes = []  # (class, defaults) of every plan
 
 
-cdef PyObject* _new(PyObject* constructor, PyObject** args, Py_ssize_t count,
-                    PyObject* keywords) noexcept:
-    """`cls.__new__(cls, *fields)` as type.__call__ makes it: args[0] is the class."""
-    cdef Constructor self = <Constructor>constructor
-    cdef Py_ssize_t given = count - 1
-    if (keywords is not NULL or given < self.required or given > self.size
-            or args[0] is not <PyObject*>self.cls):
-        return PyObject_Vectorcall(<PyObject*>self.python_new, args, count, keywords)
-    # What tuple.__new__(cls, values) makes, without the intermediate tuple.
-    cdef PyObject* message = _tuple_alloc(<PyTypeObject*>self.cls, self.size)
+cdef PyObject* _call(PyObject* cls, PyObject** args, size_t nargsf, PyObject* kwnames) noexcept:
+    """`cls(*args)`: the message made in place, or the ordinary call for anything else."""
+    cdef Py_ssize_t given = PyVectorcall_NARGS(nargsf)
+    cdef Plan* plan = NULL
+    cdef int k
+    for k in range(_count):
+        if _plans[k].cls == cls:
+            plan = &_plans[k]
+            break
+    if plan is NULL or kwnames is not NULL or given < plan.required or given > plan.size:
+        return _ordinary_call(cls, args, given, kwnames)
+    # What tuple.__new__(cls, values) makes, without the two intermediate tuples.
+    cdef PyObject* message = _tuple_alloc(<PyTypeObject*>cls, plan.size)
     if message is NULL:
         return NULL
     cdef Py_ssize_t i
     cdef PyObject* value
     for i in range(given):
-        value = args[i + 1]
+        value = args[i]
         Py_INCREF(value)
         PyTuple_SET_ITEM(message, i, value)
-    for i in range(given, self.size):
-        value = PyTuple_GET_ITEM(<PyObject*>self.defaults, i - self.required)
+    for i in range(given, plan.size):
+        value = PyTuple_GET_ITEM(plan.defaults, i - plan.required)
         Py_INCREF(value)
         PyTuple_SET_ITEM(message, i, value)
     PyObject_GC_Track(message)
     return message
 
 
-cdef PyMethodDef _NEW
-_NEW.ml_name = "__new__"
-_NEW.ml_meth = <PyCFunction><void*>_new
-_NEW.ml_flags = METH_FASTCALL | METH_KEYWORDS
-_NEW.ml_doc = NULL
+cdef PyObject* _ordinary_call(PyObject* cls, PyObject** args, Py_ssize_t given,
+                              PyObject* kwnames) noexcept:
+    """type.__call__(cls, *args, **keywords): what the class does without this module."""
+    cdef Py_ssize_t i, keywords_count = PyTuple_GET_SIZE(kwnames) if kwnames is not NULL else 0
+    cdef PyObject* keywords = NULL
+    cdef PyObject* result = NULL
+    cdef PyObject* positional = PyTuple_New(given)
+    if positional is NULL:
+        return NULL
+    for i in range(given):
+        Py_INCREF(args[i])
+        PyTuple_SET_ITEM(positional, i, args[i])
+    if keywords_count:
+        keywords = PyDict_New()
+        if keywords is NULL:
+            Py_DECREF(positional)
+            return NULL
+        for i in range(keywords_count):
+            if PyDict_SetItem(keywords, PyTuple_GET_ITEM(kwnames, i), args[given + i]) < 0:
+                Py_DECREF(positional)
+                Py_DECREF(keywords)
+                return NULL
+    result = (<TypeCallSlots*>&PyType_Type).tp_call(cls, positional, keywords)
+    Py_DECREF(positional)
+    Py_XDECREF(keywords)
+    return result
 
 
 def install(classes):
-    """Give each NamedTuple class in `classes` a compiled constructor (idempotent)."""
+    """Give each NamedTuple class in `classes` the compiled constructor (idempotent)."""
+    global _count
     for cls in classes:
-        if isinstance(getattr(cls.__dict__["__new__"], "__self__", None), Constructor):
+        if installed(cls):
             continue
-        signature = inspect.signature(cls)
-        cls.__new__ = PyCFunction_NewEx(&_NEW, Constructor(cls), None)
-        cls.__signature__ = signature
+        if type(cls) is not type or tuple not in cls.__bases__ or not hasattr(cls, "_fields"):
+            raise TypeError(f"{cls!r} is not a NamedTuple class")
+        if _count == MAX_CLASSES:
+            raise RuntimeError(f"more than {MAX_CLASSES} message classes")
+        fields = cls._fields
+        defaults = tuple(cls._field_defaults[name] for name in fields
+                         if name in cls._field_defaults)
+        _classes.append((cls, defaults))
+        _plans[_count].cls = <PyObject*>cls
+        _plans[_count].size = len(fields)
+        _plans[_count].required = len(fields) - len(defaults)
+        _plans[_count].defaults = <PyObject*>defaults
+        _count += 1
+        (<TypeCallSlots*><PyObject*>cls).tp_vectorcall = <vectorcallfunc>_call
+
+
+def installed(cls):
+    """Whether `cls(...)` goes through the compiled constructor."""
+    return any(cls is installed_class for installed_class, _ in _classes)

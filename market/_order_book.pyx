@@ -80,6 +80,7 @@ cdef object UNFILLED_REMAINDER = CancelReason.UNFILLED_REMAINDER
 cdef object SELF_TRADE = CancelReason.SELF_TRADE
 cdef object REPORT_TYPE = ExecutionReport
 cdef object INT = int
+cdef object ZERO = 0  # the small-int singleton: the usual min_quantity, tested by identity first
 
 
 cdef inline void _set(object report, Py_ssize_t i, object value) noexcept:
@@ -133,6 +134,7 @@ cdef class _Order:
     cdef object side
     cdef object price_obj  # the price as the order gave it: the level's key, the reports' field
     cdef long long price
+    cdef object quantity_obj  # the total quantity as the order gave it: the reports' field
     cdef long long quantity
     cdef long long leaves  # 0 once filled, canceled or replaced away: a dead queue entry
     cdef long long filled
@@ -140,14 +142,15 @@ cdef class _Order:
 
 
 cdef _Order _new_order(object order_id, object participant, object side, object price_obj,
-                       long long price, long long quantity, long long leaves, long long filled,
-                       bint post_only):
+                       long long price, object quantity_obj, long long quantity,
+                       long long leaves, long long filled, bint post_only):
     cdef _Order o = _Order.__new__(_Order)
     o.order_id = order_id
     o.participant = participant
     o.side = side
     o.price_obj = price_obj
     o.price = price
+    o.quantity_obj = quantity_obj
     o.quantity = quantity
     o.leaves = leaves
     o.filled = filled
@@ -176,10 +179,10 @@ cdef class _Level:
     cdef inline _Order front(self):
         return <_Order><object>PyList_GET_ITEM(self.orders, self.head)
 
-    cdef inline bint empty(self):
+    cdef inline bint empty(self) noexcept:
         return self.head >= PyList_GET_SIZE(self.orders)
 
-    cdef inline void pop_front(self):
+    cdef inline void pop_front(self) noexcept:
         self.head += 1
         if self.head > 32 and self.head * 2 > PyList_GET_SIZE(self.orders):
             del self.orders[:self.head]
@@ -286,6 +289,7 @@ cdef class OrderBook:
 
     # --- commands ---------------------------------------------------------------------
 
+    @cython.cdivision(True)  # quantity, price, lot and tick are positive here
     def submit(self, order, t_ns):
         # Fields are read with PyTuple_GET_ITEM: indexing a NamedTuple through the generic
         # protocol goes via a Python-level __getitem__ lookup (measured: ~750 instructions).
@@ -309,7 +313,7 @@ cdef class OrderBook:
             price = _positive(price_obj)
         # One combined test for the common valid order; the slow path names the reason.
         if (not quantity or quantity % self._lot
-                or min_quantity or peg is not None
+                or (min_quantity is not ZERO and min_quantity) or peg is not None
                 or type(order_id) is not INT or order_id in self._orders
                 or (tif is not DAY and (post_only or (tif is not IOC and tif is not FOK)))
                 or ((not price or price % self._tick) if has_limit
@@ -334,16 +338,14 @@ cdef class OrderBook:
         leaves = quantity
         if crosses:
             leaves = self._match(opposite, has_limit, limit_key, order_id, participant, side,
-                                 price_obj, quantity, 0, t_ns, reports)
+                                 price_obj, quantity_obj, quantity, 0, t_ns, reports)
             if not leaves:
                 return reports
         if tif is DAY and has_limit:
-            self._rest(_new_order(order_id, participant, side, price_obj, price, quantity, leaves,
-                                  quantity - leaves, is_post_only))
+            self._rest(_new_order(order_id, participant, side, price_obj, price, quantity_obj,
+                                  quantity, leaves, quantity - leaves, is_post_only))
         else:
-            reports.append(_report(t_ns, venue, participant, order_id, CANCELED, side,
-                                   price_obj, quantity_obj, 0, 0, 0, quantity - leaves, 0,
-                                   None, 0, UNFILLED_REMAINDER))
+            reports.append(_unfilled_remainder(order, t_ns, venue, quantity - leaves))
         return reports
 
     def cancel(self, cancel, t_ns):
@@ -359,7 +361,7 @@ cdef class OrderBook:
         resting = <_Order>found
         self._remove(resting)
         return [_report(t_ns, self.venue, resting.participant, resting.order_id, CANCELED,
-                        resting.side, resting.price_obj, resting.quantity, 0, 0, 0,
+                        resting.side, resting.price_obj, resting.quantity_obj, 0, 0, 0,
                         resting.filled, 0, None, 0, REQUESTED)]
 
     def replace(self, replace, t_ns):
@@ -399,6 +401,7 @@ cdef class OrderBook:
             level = <_Level>((self._bids if side is BUY else self._asks).levels[price_obj])
             level.quantity -= resting.leaves - leaves
             resting.leaves = leaves
+            resting.quantity_obj = quantity_obj
             resting.quantity = quantity
             if self.touched_levels is not None:
                 self.touched_levels.append((side, price_obj))
@@ -410,10 +413,10 @@ cdef class OrderBook:
                            quantity_obj, 0, 0, leaves, filled, 0, None, 0, None)]
         if crosses:
             leaves = self._match(opposite, True, new_key, order_id, participant, side,
-                                 price_obj, quantity, filled, t_ns, reports)
+                                 price_obj, quantity_obj, quantity, filled, t_ns, reports)
         if leaves:
-            self._rest(_new_order(order_id, participant, side, price_obj, price, quantity, leaves,
-                                  quantity - leaves, resting.post_only))
+            self._rest(_new_order(order_id, participant, side, price_obj, price, quantity_obj,
+                                  quantity, leaves, quantity - leaves, resting.post_only))
         return reports
 
     # --- views ------------------------------------------------------------------------
@@ -520,7 +523,8 @@ cdef class OrderBook:
 
     cdef long long _match(self, _BookSide opposite, bint has_limit, long long limit_key,
                           object order_id, object participant, object side, object price,
-                          long long quantity, long long filled, object t_ns, list reports):
+                          object quantity_obj, long long quantity, long long filled,
+                          object t_ns, list reports):
         cdef list keys = opposite.keys
         cdef list ranked = opposite.ranked
         cdef dict levels = opposite.levels
@@ -544,17 +548,9 @@ cdef class OrderBook:
                     level.pop_front()
                     level.dead -= 1
                     continue
-                if resting.participant == participant:
+                if resting.participant is participant or resting.participant == participant:
                     # Self-trade prevention: cancel the resting order, keep matching.
-                    level.pop_front()
-                    level.quantity -= resting_leaves
-                    level.live -= 1
-                    resting.leaves = 0
-                    del orders[resting.order_id]
-                    reports.append(_report(
-                        t_ns, venue, participant, resting.order_id, CANCELED, resting.side,
-                        level_price, resting.quantity, 0, 0, 0, resting.filled, 0, None, 0,
-                        SELF_TRADE))
+                    self._cancel_self_trade(level, resting, t_ns, reports)
                     continue
                 fill = leaves if leaves < resting_leaves else resting_leaves
                 trade_id += 1
@@ -571,14 +567,17 @@ cdef class OrderBook:
                 filled += fill
                 fill_obj = fill
                 trade_obj = trade_id
+                # A completed order's filled quantity is its quantity: that object, not a new one.
                 reports.append(_report(
                     t_ns, venue, resting.participant, resting.order_id,
                     PARTIAL_FILL if resting_leaves else FILL, resting.side, level_price,
-                    resting.quantity, fill_obj, level_price, resting_leaves, resting_filled,
+                    resting.quantity_obj, fill_obj, level_price, resting_leaves,
+                    resting_filled if resting_leaves else resting.quantity_obj,
                     self._fee(fill_obj, fill, True), MAKER, trade_obj, None))
                 reports.append(_report(
                     t_ns, venue, participant, order_id, PARTIAL_FILL if leaves else FILL,
-                    side, price, quantity, fill_obj, level_price, leaves, filled,
+                    side, price, quantity_obj, fill_obj, level_price, leaves,
+                    filled if leaves else quantity_obj,
                     self._fee(fill_obj, fill, False), TAKER, trade_obj, None))
             if touched is not None:
                 touched.append((opposite.side, level_price))
@@ -593,6 +592,20 @@ cdef class OrderBook:
             self.best_ask = opposite.best_price()
         return leaves
 
+    cdef int _cancel_self_trade(self, _Level level, _Order resting, object t_ns,
+                                list reports) except -1:
+        """Self-trade prevention: the incoming order's participant rests `resting`; cancel it.
+        (Out of line: rare, and the matching loop stays small.)"""
+        level.pop_front()
+        level.quantity -= resting.leaves
+        level.live -= 1
+        resting.leaves = 0
+        del self._orders[resting.order_id]
+        reports.append(_report(
+            t_ns, self.venue, resting.participant, resting.order_id, CANCELED, resting.side,
+            level.price, resting.quantity_obj, 0, 0, 0, resting.filled, 0, None, 0, SELF_TRADE))
+        return 0
+
     cdef object _fee(self, object fill_obj, long long fill, bint maker):
         """This fill's fee: fill x fee per share (in C when it fits)."""
         cdef long long fee
@@ -601,7 +614,7 @@ cdef class OrderBook:
             return fee
         return fill_obj * (self._maker_fee_obj if maker else self._taker_fee_obj)
 
-    cdef void _rest(self, _Order order):
+    cdef int _rest(self, _Order order) except -1:
         side = order.side
         cdef _BookSide book_side = self._bids if side is BUY else self._asks
         price = order.price_obj
@@ -635,8 +648,9 @@ cdef class OrderBook:
         self._orders[order.order_id] = order
         if self.touched_levels is not None:
             self.touched_levels.append((side, price))
+        return 0
 
-    cdef void _remove(self, _Order order):
+    cdef int _remove(self, _Order order) except -1:
         side = order.side
         cdef _BookSide book_side = self._bids if side is BUY else self._asks
         price = order.price_obj
@@ -653,7 +667,7 @@ cdef class OrderBook:
                 level.orders = level.live_orders()
                 level.head = 0
                 level.dead = 0
-            return
+            return 0
         del book_side.levels[price]
         keys = book_side.keys
         cdef Py_ssize_t i
@@ -668,14 +682,24 @@ cdef class OrderBook:
             i = bisect_left(keys, level.key)
             del keys[i]
             del book_side.ranked[i]
+        return 0
 
 
-cdef inline void _check_message(object message, Py_ssize_t size) except *:
+cdef object _unfilled_remainder(object order, object t_ns, object venue, long long filled):
+    """The CANCELED report for what an IOC or market order left (out of submit's hot path)."""
+    return _report(t_ns, venue, <object>PyTuple_GET_ITEM(order, 1),
+                   <object>PyTuple_GET_ITEM(order, 2), CANCELED, <object>PyTuple_GET_ITEM(order, 3),
+                   <object>PyTuple_GET_ITEM(order, 5), <object>PyTuple_GET_ITEM(order, 4), 0, 0, 0,
+                   filled, 0, None, 0, UNFILLED_REMAINDER)
+
+
+cdef inline int _check_message(object message, Py_ssize_t size) except -1:
     if not PyTuple_Check(message) or PyTuple_GET_SIZE(message) != size:
         raise TypeError(f"expected a {size}-field message, got {type(message).__name__}")
+    return 0
 
 
-cdef inline bint _crosses(_BookSide opposite, bint has_limit, long long limit_key):
+cdef inline bint _crosses(_BookSide opposite, bint has_limit, long long limit_key) noexcept:
     if not PyList_GET_SIZE(opposite.ranked):
         return False
     if not has_limit:
