@@ -11,6 +11,13 @@ Python frames, boxed integers and generic tuple creation; here resting orders an
 C structs, prices and quantities C integers, and execution reports are allocated directly as
 `ExecutionReport` tuples (bench/book.py prints both figures).
 
+Where it departs from the reference's layout, for speed only: a level's FIFO is a list read
+from a head index; each side keeps its levels in a list beside the sorted keys (`ranked`),
+so the best level is found without a dict lookup; an order and a level keep the price and
+quantity objects they came with, which the reports reuse instead of boxing new integers;
+fees are multiplied in C when they fit. Rare branches (self-trade prevention, an unfilled
+remainder) are out of line, which keeps the hot paths short.
+
 Limits beyond the reference: prices and quantities must fit in 62 bits, the same bound the
 reference enforces so that both reject the same input.
 """

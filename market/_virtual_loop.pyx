@@ -83,7 +83,7 @@ cdef class EventHeap:
     cdef public bint stopping  # the loop's stop() was called: return from run() at once
     cdef public long long deliveries  # message deliveries run so far
     cdef public long long wakeups  # asyncio timers that came due (sleeps, call_at) so far
-    cdef public object handler  # the delivery handler running (or last run): for errors
+    cdef public object handler  # the delivery handler that raised, if one did
 
     def __cinit__(self, start_ns=0):
         self._now_ns = _check_ns(start_ns, "start_ns")
@@ -132,6 +132,7 @@ cdef class EventHeap:
         cdef long long end = end_ns if has_end else MAX_NS
         cdef long long delivered = 0
         cdef Entry top
+        handler = None
         self.stopping = False
         try:
             while self._size:
@@ -155,11 +156,13 @@ cdef class EventHeap:
                     return READY
                 self._now_ns = top.t_ns
                 delivered += 1
-                self.handler = handler
                 handler(message)
                 if ready or self.stopping:
                     return READY
             return EMPTY
+        except Exception:
+            self.handler = handler  # who failed, for the loop's HandlerFailed
+            raise
         finally:
             self.deliveries += delivered
 

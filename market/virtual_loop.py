@@ -86,7 +86,7 @@ class PythonEventHeap:
         self.stopping = False  # the loop's stop() was called: return from run() at once
         self.deliveries = 0  # message deliveries run so far
         self.wakeups = 0  # asyncio timers that came due (sleeps, call_at) so far
-        self.handler: Any = None  # the delivery handler running (or last run): for errors
+        self.handler: Any = None  # the delivery handler that raised, if one did
 
     def now_ns(self) -> int:
         """The simulated time in integer nanoseconds."""
@@ -94,7 +94,8 @@ class PythonEventHeap:
 
     def deliver_at(self, t_ns: int, handler: Callable[[Any], object], message: Any) -> None:
         """Call `handler(message)` at `t_ns`: the fast path for message delivery."""
-        t_ns = _check_ns(t_ns, "deliver_at: t_ns")
+        if type(t_ns) is not int or not MIN_NS <= t_ns <= MAX_NS:
+            t_ns = _check_ns(t_ns, "deliver_at: t_ns")
         if t_ns < self._now_ns:
             raise SimulationError(f"delivery at t_ns={t_ns} is in the past (now {self._now_ns})")
         heappush(self._heap, (t_ns, next(self._sequence), handler, message))
@@ -122,6 +123,7 @@ class PythonEventHeap:
         heap = self._heap
         pop = heappop
         delivered = 0
+        handler = None
         self.stopping = False
         try:
             while heap:
@@ -141,11 +143,13 @@ class PythonEventHeap:
                     return READY
                 self._now_ns = t_ns
                 delivered += 1
-                self.handler = handler
                 handler(message)
                 if ready or self.stopping:
                     return READY
             return EMPTY
+        except Exception:
+            self.handler = handler  # who failed, for the loop's HandlerFailed
+            raise
         finally:
             self.deliveries += delivered
 
