@@ -235,6 +235,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self, t_ns: int, callback: Callable[..., object], *args: Any, context: Any = None
     ) -> asyncio.TimerHandle:
         """Like `call_at`, at an exact integer time."""
+        if type(t_ns) is not int:
+            try:
+                t_ns = operator.index(t_ns)
+            except TypeError:
+                raise TypeError(
+                    f"call_at_ns: t_ns must be an int of nanoseconds, got {t_ns!r}") from None
         now_ns = self._events.now_ns()
         if t_ns < now_ns:
             t_ns = now_ns

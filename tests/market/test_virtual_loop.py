@@ -1028,3 +1028,9 @@ def test_heap_timer_beyond_clock_range_is_kept_at_its_end(event_heap: type) -> N
 def test_virtual_loop_float_end_raises_type_error() -> None:
     with pytest.raises(TypeError, match="end_ns"):
         VirtualTimeLoop(0, 1.5)  # type: ignore[arg-type]
+
+
+def test_call_at_ns_float_time_raises_type_error(vloop: VirtualTimeLoop) -> None:
+    with pytest.raises(TypeError, match="call_at_ns: t_ns must be an int of nanoseconds"):
+        vloop.call_at_ns(1.5, print)  # type: ignore[arg-type]
+    assert len(vloop._events) == 0
