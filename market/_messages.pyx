@@ -57,7 +57,8 @@ cdef struct Plan:
     Py_ssize_t required  # fields without a default
     PyObject* defaults  # tuple: the defaults of the trailing fields (kept alive by _classes)
 
-DEF MAX_CLASSES = 64
+cdef enum:
+    MAX_CLASSES = 64
 cdef Plan _plans[MAX_CLASSES]
 cdef int _count = 0
 cdef list _classes = []  # (class, defaults) of every plan
