@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml setup.py market/_order_book.pyx
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard market/_*.pyx)
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	# QuickFIX, the independent FIX engine of the interoperability tests: a prebuilt wheel in
 	# ../shared/wheels when there, else built from PyPI's source (about 10 minutes).

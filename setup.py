@@ -1,7 +1,8 @@
-"""Build the compiled order book (Cython). Everything else is in pyproject.toml.
+"""Build the compiled twins (Cython). Everything else is in pyproject.toml.
 
-The extension is optional: where it cannot be compiled, `market.order_book` serves the
-pure-Python reference implementation, which behaves identically (the tests check both).
+The extensions are optional: where they cannot be compiled, the pure-Python reference
+serves and behaves identically (the tests check both): `market.order_book` (the matching
+engine), `market.messages` (message constructors), `market.virtual_loop` (the event heap).
 """
 
 from setuptools import Extension, setup
@@ -9,7 +10,11 @@ from Cython.Build import cythonize
 
 setup(
     ext_modules=cythonize(
-        [Extension("market._order_book", ["market/_order_book.pyx"], optional=True)],
+        [
+            Extension("market._order_book", ["market/_order_book.pyx"], optional=True),
+            Extension("market._messages", ["market/_messages.pyx"], optional=True),
+            Extension("market._virtual_loop", ["market/_virtual_loop.pyx"], optional=True),
+        ],
         compiler_directives={"language_level": "3"},
         quiet=True,
     )

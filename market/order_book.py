@@ -27,7 +27,7 @@ Known limits. One instrument per book; no hidden or iceberg orders; no auction p
 prices and quantities at most 2**62.
 
 Two implementations. This module is the reference (`PythonOrderBook`);
-`market/_order_book.pyx` is its compiled twin, about twice as fast, and `OrderBook` is the
+`market/_order_book.pyx` is its compiled twin, about 2.5 times as fast, and `OrderBook` is the
 twin whenever the install built it (`COMPILED`). The tests run against both and check that
 they emit identical reports on random command streams.
 """

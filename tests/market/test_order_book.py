@@ -303,6 +303,27 @@ def test_match_fees_per_share_maker_rebate_and_taker_charge() -> None:
     assert new.fee == 0
 
 
+@pytest.mark.parametrize(("maker_fee", "taker_fee", "maker_total", "taker_total"), [
+    (-20, 40, -140, 280),  # a fee change during a run (a regime shift)
+    (2**61, -(2**61), 7 * 2**61, -7 * 2**61),  # fill x fee beyond 64 bits: exact
+    (0.5, 1, 3.5, 7),  # a fee that is not an int still multiplies as Python does
+])
+def test_match_fee_changed_after_construction_charges_the_new_fee(
+    maker_fee: Any, taker_fee: Any, maker_total: Any, taker_total: Any
+) -> None:
+    book = OrderBook(VENUE, maker_fee=-2, taker_fee=3)
+    rest(book, "a", 1, SELL, 10, 101)
+    book.maker_fee, book.taker_fee = maker_fee, taker_fee
+
+    reports = book.submit(order("b", 2, BUY, 7, 101), T)
+
+    maker, = of(reports, 1)
+    taker, = of(reports, 2, FILL)
+    assert (book.maker_fee, book.taker_fee) == (maker_fee, taker_fee)
+    assert (maker.fee, taker.fee) == (maker_total, taker_total)
+    assert (type(maker.fee), type(taker.fee)) == (type(maker_total), type(taker_total))
+
+
 def test_match_both_fill_reports_share_trade_id(book: OrderBook) -> None:
     rest(book, "a", 1, SELL, 5, 101)
     rest(book, "a", 2, SELL, 5, 102)

@@ -2,11 +2,15 @@
 
 Every assertion is on simulated time (`now_ns()`), never on wall time: a simulated hour
 must cost milliseconds, and the tests would hang rather than pass if time did not jump.
+
+Every test runs on both event heaps, the reference `PythonEventHeap` and its compiled twin;
+a property test also drives the two heaps directly with the same random operations.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +18,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market import virtual_loop
 from market.clock import run
 from market.errors import HandlerFailed, SimulationError, SimulationStalled
-from market.virtual_loop import VirtualTimeLoop
+from market.virtual_loop import (
+    COMPILED,
+    MAX_NS,
+    EventHeap,
+    PythonEventHeap,
+    VirtualTimeLoop,
+)
 
 S = 1_000_000_000  # ns per second
 DAY_NS = 86_400 * S
@@ -29,6 +40,29 @@ def _loop() -> VirtualTimeLoop:
     loop = asyncio.get_running_loop()
     assert isinstance(loop, VirtualTimeLoop)
     return loop
+
+
+HEAPS = [PythonEventHeap] + ([EventHeap] if COMPILED else [])
+
+
+@pytest.fixture(autouse=True, params=HEAPS, ids=lambda heap: heap.__module__)
+def event_heap(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> type:
+    """Every test in this module runs once per heap implementation."""
+    monkeypatch.setattr(virtual_loop, "EventHeap", request.param)
+    return request.param  # type: ignore[no-any-return]
+
+
+def test_compiled_event_heap_is_built_and_in_use() -> None:
+    assert COMPILED, "market._virtual_loop did not compile: the install lacks a C compiler?"
+    assert EventHeap is not PythonEventHeap
+
+
+def test_loop_runs_on_the_heap_under_test(event_heap: type) -> None:
+    loop = VirtualTimeLoop()
+    try:
+        assert type(loop._events) is event_heap
+    finally:
+        loop.close()
 
 
 @pytest.fixture
@@ -865,3 +899,138 @@ def test_handler_cancelling_many_timers_delivers_each_message_once() -> None:
         (2 * S, "woke"),
         (3 * S, "woke again"),
     ]
+
+
+# --- the two heaps, driven directly ----------------------------------------------------------
+
+
+class FakeTimer:
+    """What the heap reads and writes on an asyncio TimerHandle."""
+
+    def __init__(self, tag: int) -> None:
+        self.tag = tag
+        self._cancelled = False
+        self._scheduled = True
+
+    def __repr__(self) -> str:
+        return f"timer{self.tag}"
+
+
+heap_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("deliver"), st.integers(0, 40)),
+        st.tuples(st.just("timer"), st.integers(-5, 40)),
+        st.tuples(st.just("cancel"), st.integers(0, 30)),
+        st.tuples(st.just("run"), st.one_of(st.none(), st.integers(0, 50))),
+    ),
+    max_size=60,
+)
+
+
+def drive(heap_class: type, operations: list[tuple[str, Any]]) -> list[Any]:
+    """Apply the operations to a fresh heap; everything observable, in order."""
+    heap = heap_class(3)
+    log: list[Any] = []
+    timers: list[FakeTimer] = []
+    ready: list[Any] = []
+    tag = 0
+
+    def handler(message: int) -> None:
+        log.append(("delivered", heap.now_ns(), message))
+        if message % 7 == 0:  # a delivery that wakes something: the drain must stop
+            ready.append(message)
+        if message % 11 == 0:
+            heap.stopping = True
+        if message % 5 == 0:  # a handler scheduling more, at the same instant too
+            heap.deliver_at(heap.now_ns() + message % 3, handler, 1000 + message)
+
+    for kind, value in operations:
+        tag += 1
+        if kind == "deliver":
+            try:
+                heap.deliver_at(value, handler, tag)
+            except SimulationError as error:
+                log.append(("error", str(error)))
+        elif kind == "timer":
+            timer = FakeTimer(tag)
+            timers.append(timer)
+            heap.schedule_timer(value, timer)
+        elif kind == "cancel" and timers:
+            timer = timers[value % len(timers)]
+            if not timer._cancelled:
+                timer._cancelled = True
+                if timer._scheduled:
+                    heap.timer_cancelled()
+        elif kind == "run":
+            ready.clear()
+            why = heap.run(ready, value)
+            log.append(("run", why, heap.now_ns(), [repr(r) for r in ready],
+                        [t._scheduled for t in timers]))
+        log.append((len(heap), heap.deliveries, heap.wakeups, heap.now_ns()))
+    return log
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(heap_operations)
+def test_heaps_same_operations_give_same_order_clock_and_counters(
+    operations: list[tuple[str, Any]]
+) -> None:
+    expected = drive(PythonEventHeap, operations)
+    for heap_class in HEAPS[1:]:
+        assert drive(heap_class, operations) == expected
+
+
+def test_heaps_many_cancelled_timers_compact_alike() -> None:
+    operations: list[tuple[str, Any]] = [("timer", t % 50) for t in range(1000)]
+    operations += [("cancel", i) for i in range(0, 1000, 2)] + [("deliver", 60), ("run", None)]
+    expected = drive(PythonEventHeap, operations)
+    assert expected[-2][0] == "run"
+    for heap_class in HEAPS[1:]:
+        assert drive(heap_class, operations) == expected
+
+
+@pytest.mark.parametrize(
+    ("t_ns", "error", "text"),
+    [
+        (1.5, TypeError, "deliver_at: t_ns must be an int of nanoseconds, got 1.5"),
+        ("7", TypeError, "deliver_at: t_ns must be an int of nanoseconds, got '7'"),
+        (MAX_NS + 1, OverflowError, f"deliver_at: t_ns={MAX_NS + 1} is outside the clock"),
+        (-(2**70), OverflowError, "is outside the clock's 64-bit range"),
+        (2, SimulationError, "delivery at t_ns=2 is in the past (now 3)"),
+    ],
+)
+def test_heap_deliver_at_bad_time_raises_the_same_clear_error(
+    event_heap: type, t_ns: Any, error: type[Exception], text: str
+) -> None:
+    heap = event_heap(3)
+    with pytest.raises(error, match=re.escape(text)):
+        heap.deliver_at(t_ns, print, None)
+    assert len(heap) == 0
+
+
+def test_heap_accepts_integer_like_times_as_int(event_heap: type) -> None:
+    heap = event_heap(True)  # an int subclass, as numpy integers are int-like
+    heap.deliver_at(True + 4, print, None)
+    assert type(heap.now_ns()) is int and heap.now_ns() == 1
+
+
+def test_heap_timer_beyond_clock_range_is_kept_at_its_end(event_heap: type) -> None:
+    heap = event_heap(0)
+    far, near = FakeTimer(1), FakeTimer(2)
+    heap.schedule_timer(10**30, far)
+    heap.schedule_timer(MAX_NS, near)
+    ready: list[Any] = []
+    assert heap.run(ready, None) == virtual_loop.READY
+    assert ready == [far] and heap.now_ns() == MAX_NS
+    assert heap.run(ready, None) == virtual_loop.READY and ready == [far, near]
+
+
+def test_virtual_loop_float_end_raises_type_error() -> None:
+    with pytest.raises(TypeError, match="end_ns"):
+        VirtualTimeLoop(0, 1.5)  # type: ignore[arg-type]
+
+
+def test_call_at_ns_float_time_raises_type_error(vloop: VirtualTimeLoop) -> None:
+    with pytest.raises(TypeError, match="call_at_ns: t_ns must be an int of nanoseconds"):
+        vloop.call_at_ns(1.5, print)  # type: ignore[arg-type]
+    assert len(vloop._events) == 0
