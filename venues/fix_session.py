@@ -48,7 +48,9 @@ not answer our Logout within `logout_timeout_ns`, is closed.
 
 Persistence. `SessionStore(directory)`: per session `<sender>--<target>.json` (the next
 sequence numbers, rewritten atomically) and `<sender>--<target>.messages` (the application
-messages sent, appended as sent). Sequence numbers are saved at logon, logout,
+messages sent, appended in one write per `SessionRecord.flush`: the gateway flushes a
+session's record once per turn of the loop, before that turn's bytes go to its socket, and
+a resend, a save and a close flush it too). Sequence numbers are saved at logon, logout,
 disconnection, when the acceptor stops and, while a session runs, on the first tick after
 `save_interval_ns` (1 s); at load, the next outgoing number is at least one past the last
 stored message, so only the inbound number can be behind after a crash (the client's
@@ -75,7 +77,7 @@ from urllib.parse import quote
 import simplefix  # type: ignore[import-untyped]
 
 from market.fix_codec import FixDecodeError, format_timestamp
-from market.fix_framing import FieldProblem, FixFramer, encode_message, split_fields
+from market.fix_framing import FieldProblem, FixFramer, encode_message, frame_message, split_fields
 
 __all__ = [
     "Application",
@@ -144,6 +146,7 @@ class SessionRecord:
         self._index: dict[int, tuple[int, int]] = {}  # seq -> (offset, length) in the file
         self._size = 0
         self._file: Any = None
+        self._unwritten: list[bytes] = []  # appended since the last `flush`
         if json_path is not None and json_path.exists():
             state = json.loads(json_path.read_text())
             self.next_sender_seq = int(state["next_sender_seq"])
@@ -167,12 +170,24 @@ class SessionRecord:
         self._saved = (self.next_sender_seq, self.next_target_seq)
 
     def append(self, seq: int, raw: bytes) -> None:
+        """Keep a sent message for resends; it reaches the file at the next `flush`."""
         if self._file is None:
             self._memory[seq] = raw
             return
-        self._file.write(raw)
+        self._unwritten.append(raw)
         self._index[seq] = (self._size, len(raw))
         self._size += len(raw)
+
+    def flush(self) -> None:
+        """Write the messages appended since the last flush to the file, in one write.
+        The gateway flushes a session's record before the bytes its turn of the loop sent
+        go to the socket, so a message the client can have read is already in the file."""
+        unwritten = self._unwritten
+        if unwritten:
+            data = b"".join(unwritten) if len(unwritten) > 1 else unwritten[0]
+            unwritten.clear()
+            self._file.write(data)
+            self._file.flush()
 
     def message(self, seq: int) -> bytes | None:
         if self._file is None:
@@ -180,7 +195,7 @@ class SessionRecord:
         where = self._index.get(seq)
         if where is None:
             return None
-        self._file.flush()
+        self.flush()
         assert self._messages_path is not None
         with open(self._messages_path, "rb") as stored:
             stored.seek(where[0])
@@ -192,6 +207,7 @@ class SessionRecord:
         self.next_sender_seq = self.next_target_seq = 1
         self._memory.clear()
         self._index.clear()
+        self._unwritten.clear()
         if self._file is not None:
             self._file.close()
             assert self._messages_path is not None
@@ -201,7 +217,7 @@ class SessionRecord:
 
     def save(self) -> None:
         if self._file is not None:
-            self._file.flush()
+            self.flush()
         state = (self.next_sender_seq, self.next_target_seq)
         if self._json_path is None or state == self._saved:
             return
@@ -255,6 +271,7 @@ class FixSession:
         self._resend_requested = 0  # highest MsgSeqNum a ResendRequest already covers
         self._ours = settings.comp_id.encode()
         self._theirs = client.encode()
+        self._header = b"49=%s\x0156=%s\x0134=" % (self._ours, self._theirs)
         self.rejects_sent = 0
         self.resent = 0
         self._saved_ns = 0
@@ -268,13 +285,17 @@ class FixSession:
     def send(self, msg_type: bytes, body: list[tuple[bytes, bytes]]) -> int:
         """Number, stamp, store (application messages) and write a message; its MsgSeqNum.
         While the client is disconnected an application message is stored only."""
+        return self.send_fields(msg_type, b"".join([b"%s=%s\x01" % pair for pair in body]))
+
+    def send_fields(self, msg_type: bytes, fields: bytes) -> int:
+        """`send` for a body already written as wire bytes (`tag=value|...|`, every field
+        ending with SOH, as `FixCodec.encode_fields` gives it)."""
         record = self.record
         seq = record.next_sender_seq
         record.next_sender_seq = seq + 1
         now = self.now_ns()
-        raw = encode_message(msg_type, [(b"49", self._ours), (b"56", self._theirs),
-                                        (b"34", b"%d" % seq), (b"52", format_timestamp(now))],
-                             body)
+        raw = frame_message(b"35=%s\x01%s%d\x0152=%s\x01%s" % (
+            msg_type, self._header, seq, format_timestamp(now), fields))
         if msg_type not in _ADMIN:
             record.append(seq, raw)
         connection = self.connection
@@ -371,10 +392,12 @@ class FixSession:
         if pairs[0] != (b"8", b"FIX.4.4") or len(pairs) < 4 or pairs[2][0] != b"35":
             self.logout("BeginString must be FIX.4.4, then BodyLength and MsgType")
             return
-        header: dict[bytes, bytes] = {}
-        for tag, value in pairs[3:]:
-            if tag in _HEADER_TAGS and tag not in header:
-                header[tag] = value
+        header: dict[bytes, bytes] = dict(pairs)  # every tag once: the common case, in C
+        if len(header) != len(pairs):  # a tag twice: a header tag's first value counts
+            header = {}
+            for tag, value in pairs[3:]:
+                if tag in _HEADER_TAGS and tag not in header:
+                    header[tag] = value
         if header.get(b"49") != self._theirs or header.get(b"56") != self._ours:
             bad = 49 if header.get(b"49") != self._theirs else 56
             self.reject(message, FixDecodeError(bad, "CompID is not this session's",
