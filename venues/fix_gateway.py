@@ -45,7 +45,6 @@ book; ClOrdID uniqueness is checked among live orders only.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -101,7 +100,7 @@ class _Order:
         self.filled = 0
         self.notional = 0
         # Cancels and replaces sent, answered in order: (request, ClOrdID, OrigClOrdID).
-        self.pending: deque[tuple[str, bytes, bytes]] = deque()
+        self.pending: list[tuple[str, bytes, bytes]] = []
         self.done = False
 
 
@@ -117,10 +116,10 @@ class _Subscription:
 class _Client:
     """A client CompID: its FIX session, its venue session and its orders."""
 
-    def __init__(self, comp_id: str, session: FixSession, venue_session: Any) -> None:
+    def __init__(self, comp_id: str, session: FixSession) -> None:
         self.comp_id = comp_id
         self.session = session
-        self.venue_session = venue_session
+        self.venue_session: Any = None  # set once the venue has connected it
         # Identifiers the client chose (ClOrdID, QuoteReqID, MDReqID) stay the wire's bytes.
         self.live: dict[bytes, _Order] = {}  # ClOrdID -> order, live orders only
         self.quote_requests: dict[int, bytes] = {}  # request id -> QuoteReqID
@@ -256,9 +255,10 @@ class FixGateway:
         for comp_id_of_client in self.settings.clients:
             record = self.store.open(self.comp_id, comp_id_of_client)
             session = FixSession(self.settings, comp_id_of_client, record, self.clock.now_ns, self)
-            venue_session = venue.connect(comp_id_of_client,
-                                          partial(self._from_venue, comp_id_of_client), latency)
-            self._clients[comp_id_of_client] = _Client(comp_id_of_client, session, venue_session)
+            client = _Client(comp_id_of_client, session)
+            client.venue_session = venue.connect(comp_id_of_client,
+                                                 partial(self._from_venue, client), latency)
+            self._clients[comp_id_of_client] = client
         self._bids: dict[int, int] = {}  # the book as last seen: price -> quantity
         self._asks: dict[int, int] = {}
         # The venue's market data is subscribed to at the first MarketDataRequest (a lit
@@ -417,10 +417,9 @@ class FixGateway:
 
     # --- what the venue sends back ---------------------------------------------------------
 
-    def _from_venue(self, comp_id: str, message: Any) -> None:
+    def _from_venue(self, client: _Client, message: Any) -> None:
         try:
             kind = type(message)
-            client = self._clients[comp_id]
             if kind is ExecutionReport:
                 self._report(client, message)
             elif kind is CancelRejected:
@@ -467,15 +466,8 @@ class FixGateway:
                 del self._orders[report.order_id]
         self._exec_count += 1
         exec_id = b"%s%d" % (self._exec_prefix, self._exec_count)
-        if orig is None:
-            msg_type, fields = self.codec.encode_fields(
-                report, cl_ord_id=cl_ord_id, order_id=report.order_id, exec_id=exec_id,
-                notional=order.notional)
-        else:
-            msg_type, fields = self.codec.encode_fields(
-                report, cl_ord_id=cl_ord_id, orig_cl_ord_id=orig, order_id=report.order_id,
-                exec_id=exec_id, notional=order.notional)
-        client.session.send_fields(msg_type, fields)
+        client.session.send_fields(b"8", self.codec.execution_report_fields(
+            report, cl_ord_id, exec_id, order.notional, order.status, orig))
 
     def _cancel_rejected(self, client: _Client, reject: CancelRejected) -> None:
         order = self._orders.get(reject.order_id)

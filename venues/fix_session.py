@@ -453,6 +453,14 @@ class FixSession:
         """The message whose MsgSeqNum is the expected one."""
         record = self.record
         msg_type = message.message_type
+        if msg_type not in _ADMIN:  # the common case first
+            record.next_target_seq = seq + 1
+            if self.logout_sent_ns is None:
+                try:
+                    self.application.on_message(self, message)
+                except FixDecodeError as error:
+                    self.reject(message, error)
+            return
         if msg_type == b"4":
             self._sequence_reset(message, seq)
             return
@@ -481,11 +489,6 @@ class FixSession:
             pass  # the client rejected one of ours: nothing to undo
         elif msg_type == b"A":
             self.reject(message, FixDecodeError(35, "already logged on", session_reject_reason=5))
-        elif self.logout_sent_ns is None:
-            try:
-                self.application.on_message(self, message)
-            except FixDecodeError as error:
-                self.reject(message, error)
 
     def _sequence_reset(self, message: simplefix.FixMessage, seq: int) -> None:
         """SequenceReset: in GapFill mode (its MsgSeqNum the expected one) NewSeqNo must be
