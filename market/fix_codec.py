@@ -425,9 +425,12 @@ class FixCodec:
     def encode_fields(self, message: Any, **context: Any) -> tuple[bytes, bytes]:
         """(MsgType, body) of `encode(message, **context)`, the body as wire bytes
         (`tag=value|...|`) without the header fields: what a session sends under its own
-        header. ExecutionReports are written as bytes directly (the gateway's hot path)."""
+        header. ExecutionReports and OrderCancelRejects are written as bytes directly (the
+        gateway's hot path)."""
         if type(message) is ExecutionReport:
             return b"8", self._execution_report_fields(message, context)
+        if type(message) is CancelRejected:
+            return b"9", self._cancel_rejected_fields(message, context)
         fix = self.encode(message, **context)
         return fix.message_type, b"".join(
             [b"%s=%s\x01" % pair for pair in fix.pairs[fix.header_index:]])
@@ -548,18 +551,28 @@ class FixCodec:
                 raise FixEncodeError(f"ExecutionReport {report_order_id}: liquidity "
                                      f"{liquidity!r}")
             optional += b"851=%s\x01" % code
+        # `_text` and `price_text` inline for what the gateway passes: bytes identifiers
+        # (checked here the same way), cached prices.
+        if cl_ord_id is None:
+            cl_ord_id = report_order_id
+        if type(cl_ord_id) is not bytes or not cl_ord_id or b"\x01" in cl_ord_id:
+            cl_ord_id = _text(cl_ord_id)
+        if not exec_id:
+            exec_id = f"{venue}-{t_ns}-{report_order_id}-{kind.value}-{filled}"
+        if type(exec_id) is not bytes or b"\x01" in exec_id:
+            exec_id = _text(exec_id)
+        texts = self._texts
         price_text = self.price_text
         return _REPORT_FIELDS % (
-            _text(report_order_id if order_id is None else order_id),
-            _text(report_order_id if cl_ord_id is None else cl_ord_id),
+            _text(report_order_id if order_id is None else order_id), cl_ord_id,
             b"" if orig_cl_ord_id is None else b"41=%s\x01" % _text(orig_cl_ord_id),
-            _text(exec_id or f"{venue}-{t_ns}-{report_order_id}-{kind.value}-{filled}"),
-            exec_type, status or order_status(kind, filled, leaves),
+            exec_id, exec_type, status or order_status(kind, filled, leaves),
             b"103=%s\x01" % _ORD_REJ_REASON.get(reason, b"99")  # type: ignore[arg-type]
             if kind is _REJECTED else b"",
             self._symbol, side_code, quantity,
-            b"" if price is None else b"44=%s\x01" % price_text(price),
-            b"32=%d\x0131=%s\x01" % (last_quantity, price_text(last_price))
+            b"" if price is None else b"44=%s\x01" % (texts.get(price) or price_text(price)),
+            b"32=%d\x0131=%s\x01" % (last_quantity, texts.get(last_price)
+                                      or price_text(last_price))
             if last_quantity or last_price else b"",
             leaves, filled, self._average_text(notional, filled), format_timestamp(t_ns),
             optional)
@@ -574,18 +587,21 @@ class FixCodec:
         return f"{value.quantize(Decimal(1).scaleb(-self._places - 10)).normalize():f}".encode()
 
     def _cancel_rejected(self, m: CancelRejected, context: dict[str, Any]) -> _Parts:
+        body = [(tag, value) for tag, value in _WIRE_FIELD.findall(
+            self._cancel_rejected_fields(m, context))]
+        return [(_SENDER, _text(m.venue)), (_TARGET, _text(m.participant))], b"9", body
+
+    def _cancel_rejected_fields(self, m: CancelRejected, context: dict[str, Any]) -> bytes:
         request = _REQUEST.get(m.request)
         if request is None:
             raise FixEncodeError(f"CancelRejected {m.order_id}: request {m.request!r}")
-        default_id = f"{m.order_id}.{m.request}"
-        body = [(T[37], _text(context.get("order_id", m.order_id))),
-                (T[11], _text(context.get("cl_ord_id", default_id))),
-                (T[41], _text(context.get("orig_cl_ord_id", m.order_id))),
-                (T[39], context.get("order_status") or b"8"),
-                (T[60], format_timestamp(m.t_ns)), (T[434], request),
-                (T[102], _CXL_REJ_REASON.get(m.reason, b"99")),
-                (T[58], _reason_text(m.reason, "CancelRejected"))]
-        return [(_SENDER, _text(m.venue)), (_TARGET, _text(m.participant))], b"9", body
+        get = context.get
+        return b"37=%s\x0111=%s\x0141=%s\x0139=%s\x0160=%s\x01434=%s\x01102=%s\x0158=%s\x01" % (
+            _text(get("order_id", m.order_id)),
+            _text(get("cl_ord_id", f"{m.order_id}.{m.request}")),
+            _text(get("orig_cl_ord_id", m.order_id)), get("order_status") or b"8",
+            format_timestamp(m.t_ns), request, _CXL_REJ_REASON.get(m.reason, b"99"),
+            _reason_text(m.reason, "CancelRejected"))
 
     def _message_rejected(self, m: MessageRejected, context: dict[str, Any]) -> _Parts:
         name = _text(m.message_type)

@@ -138,12 +138,16 @@ class FixFramer:
                     frame_end = body_end + _TRAILER_LENGTH
                     if frame_end <= size and buffer[body_end:body_end + 3] == b"10=" \
                             and buffer[frame_end - 1] == 1 and buffer[body_end - 1] == 1 \
-                            and buffer[body_end + 3:frame_end - 1].isdigit() \
-                            and int(buffer[body_end + 3:frame_end - 1]) == _view_checksum(
-                                view, start, body_end, ascii):
-                        out.append(buffer[start:frame_end])
-                        position = frame_end
-                        continue
+                            and buffer[body_end + 3:frame_end - 1].isdigit():
+                        if body_end - start <= _SUM_SPAN or (
+                                ascii and body_end - start <= _ASCII_SUM_SPAN):
+                            total = (adler32(view[start:body_end]) - 1) & 0xFF
+                        else:
+                            total = _sum_by_spans(view[start:body_end])
+                        if int(buffer[body_end + 3:frame_end - 1]) == total:
+                            out.append(buffer[start:frame_end])
+                            position = frame_end
+                            continue
             # Anything else (incomplete, wrong, or bad) goes through every check in turn.
             # 8=BeginString|9=BodyLength|
             begin_end = buffer.find(SOH, start, start + 32)
@@ -262,7 +266,8 @@ _WELL_FORMED_FIELD = re.compile(rb"(?<![^\x01])([1-9][0-9]*)=([^\x01]+)\x01")
 def split_fields(frame: bytes) -> simplefix.FixMessage | FieldProblem:
     """A verified frame's fields as a `simplefix.FixMessage` (tags and values as bytes)."""
     pairs = _WELL_FORMED_FIELD.findall(frame)
-    if len(pairs) != frame.count(SOH) or frame[-1:] != SOH:  # not the common case: field by field, naming the problem
+    if len(pairs) != frame.count(SOH) or frame[-1:] != SOH:
+        # Not every field is `digits=value|`: field by field, naming the problem.
         pairs = []
         for field in frame[:-1].split(SOH):
             tag, equals, value = field.partition(b"=")
@@ -303,4 +308,7 @@ def frame_message(content: bytes, begin_string: bytes = BEGIN_STRING) -> bytes:
     """The message whose fields are `content` (`35=..|49=..|...|`, every field ending with
     SOH), with BeginString, BodyLength and CheckSum around it."""
     whole = b"8=%s\x019=%d\x01%s" % (begin_string, len(content), content)
-    return whole + b"10=%03d\x01" % checksum(whole)
+    size = len(whole)
+    if size <= _SUM_SPAN or (size <= _ASCII_SUM_SPAN and whole.isascii()):  # `checksum`, inline
+        return b"%s10=%03d\x01" % (whole, (adler32(whole) - 1) & 0xFF)
+    return b"%s10=%03d\x01" % (whole, checksum(whole))

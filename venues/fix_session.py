@@ -436,8 +436,16 @@ class FixSession:
             if header.get(b"43") != b"Y":
                 self.logout(f"MsgSeqNum too low, expecting {expected} but received {seq}")
             return
-        self._process(message, seq)
         queued = self._queued
+        if msg_type not in _ADMIN and not queued:  # the common case: `_process`, inline
+            self.record.next_target_seq = seq + 1
+            if self.logout_sent_ns is None:
+                try:
+                    self.application.on_message(self, message)
+                except FixDecodeError as error:
+                    self.reject(message, error)
+            return
+        self._process(message, seq)
         while queued and self.connection is not None and self.logout_sent_ns is None:
             expected = self.record.next_target_seq
             following = queued.pop(expected, None)
@@ -591,14 +599,18 @@ class FixConnection:
         for item in self.framer.feed(data):
             if self.closed:
                 return
-            if isinstance(item, bytes):
+            if type(item) is bytes:
                 self.frames += 1
-                self._frame(item)
+                fields = split_fields(item)
+                session = self.session
+                if session is not None and type(fields) is not FieldProblem:
+                    session.receive(fields)  # the common case, without a call to `_frame`
+                else:
+                    self._frame(item, fields)
             else:
                 self.garbled += 1  # FIX: a garbled message is ignored, as if never sent
 
-    def _frame(self, frame: bytes) -> None:
-        fields = split_fields(frame)
+    def _frame(self, frame: bytes, fields: simplefix.FixMessage | FieldProblem) -> None:
         session = self.session
         if isinstance(fields, FieldProblem):
             self.garbled += 1
