@@ -197,6 +197,7 @@ class _Connection(asyncio.Protocol):
         transport.write(data)
         if transport.get_write_buffer_size() > self._gateway._max_write_buffer:
             self.overflowed = True
+            self._gateway.connections_cut_off += 1
             transport.abort()
 
     def close(self) -> None:
@@ -250,6 +251,7 @@ class FixGateway:
         self._exec_count = 0
         self.internal_errors = 0
         self.connections_accepted = 0
+        self.connections_cut_off = 0  # their client stopped reading (max_write_buffer)
         self.frames_received = 0  # over closed connections
         self.frames_dropped = 0
         for comp_id_of_client in self.settings.clients:

@@ -151,6 +151,7 @@ class SessionRecord:
         self._file: Any = None
         self._unwritten: list[bytes] = []  # appended since the last `flush`
         self._state_file: int | None = None  # the .json file's descriptor, once saved
+        self._reader: Any = None  # the .messages file opened for reading, once resent from
         if json_path is not None and json_path.exists():
             text = json_path.read_text()
             if text.strip():  # empty: created, never written (the messages file decides)
@@ -202,10 +203,11 @@ class SessionRecord:
         if where is None:
             return None
         self.flush()
-        assert self._messages_path is not None
-        with open(self._messages_path, "rb") as stored:
-            stored.seek(where[0])
-            data: bytes = stored.read(where[1])
+        if self._reader is None:
+            assert self._messages_path is not None
+            self._reader = open(self._messages_path, "rb")
+        self._reader.seek(where[0])
+        data: bytes = self._reader.read(where[1])
         return data
 
     def reset(self) -> None:
@@ -214,6 +216,7 @@ class SessionRecord:
         self._memory.clear()
         self._index.clear()
         self._unwritten.clear()
+        self._close_reader()
         if self._file is not None:
             self._file.close()
             assert self._messages_path is not None
@@ -247,6 +250,12 @@ class SessionRecord:
         if self._state_file is not None:
             os.close(self._state_file)
             self._state_file = None
+        self._close_reader()
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 class SessionStore:
