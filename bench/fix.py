@@ -9,10 +9,11 @@ sessions each, so their work does not eat the gateway's core.
 What is sent. Each session logs on (ResetSeqNumFlag), then keeps `--window` requests in
 flight for `--seconds`: a new request goes out each time one is answered. A request is a
 NewOrderSingle (D) — a DAY limit order for 100 shares on a random side at a random price
-within 3 ticks of a fixed mid, so that about half the orders trade on arrival (fully or in
-part) and the rest rest — or, one time in `--cancel-every`, an OrderCancelRequest (F) for the
-session's oldest order still resting (one not yet known to be filled or canceled). Every
-trade is between two bench sessions.
+within 3 ticks of a fixed mid, so that a good part of the orders trade on arrival and the
+rest rest — or, one time in `--cancel-every`, an OrderCancelRequest (F) for the session's
+oldest order still resting (one not yet known to be filled or canceled), or when it knows
+none, for its last acknowledged order (most likely filled: a cancel too late, answered by
+an OrderCancelReject). Every trade is between two bench sessions.
 
 What is counted, at the clients, from the execution reports they read. A request's answer
 is the report that names its ClOrdID first: for an order its ack (ExecType 0) or reject (8),
@@ -131,6 +132,7 @@ class LoadSession(asyncio.Protocol):
         self.in_flight: dict[bytes, int] = {}  # ClOrdID -> sent at (perf_counter_ns)
         self.resting: deque[bytes] = deque()  # acknowledged orders, oldest first ...
         self.live: set[bytes] = set()  # ... of which these are not known to be done
+        self.last_acked = b""  # the last order acknowledged
         self.exec_ids: set[bytes] = set()
         self.buffer = b""
         self.out: list[bytes] = []
@@ -164,19 +166,22 @@ class LoadSession(asyncio.Protocol):
     def next_request(self, stamp: bytes, now: int) -> None:
         self.count += 1
         load = self.load
-        if self.count % self.cancel_every == 0:
+        if self.count % self.cancel_every == 0 and self.last_acked:
             resting, live = self.resting, self.live
+            target = self.last_acked  # when none is known to rest: a cancel too late
             while resting:
-                target = resting.popleft()
-                if target in live:
-                    live.discard(target)
-                    cl_ord_id = b"X%d" % self.count
-                    self.out.append(frame_message(self._cancel % (
-                        self.seq, stamp, cl_ord_id, target, stamp)))
-                    self.seq += 1
-                    self.in_flight[cl_ord_id] = now
-                    load.cancels += 1
-                    return
+                oldest = resting.popleft()
+                if oldest in live:
+                    live.discard(oldest)
+                    target = oldest
+                    break
+            cl_ord_id = b"X%d" % self.count
+            self.out.append(frame_message(self._cancel % (
+                self.seq, stamp, cl_ord_id, target, stamp)))
+            self.seq += 1
+            self.in_flight[cl_ord_id] = now
+            load.cancels += 1
+            return
         bits = self.rng.getrandbits(16)
         cl_ord_id = b"O%d" % self.count
         self.out.append(frame_message(self._order % (
@@ -269,6 +274,7 @@ class LoadSession(asyncio.Protocol):
                 if exec_type == b"0":
                     self.resting.append(cl_ord_id)
                     self.live.add(cl_ord_id)
+                    self.last_acked = cl_ord_id
                 else:
                     load.rejected_orders += 1
                 if counting:
