@@ -88,19 +88,18 @@ _TAGS = {tag: b"%d" % tag for tag in (11, 41, 131, 262)}
 class _Order:
     """One client order as the gateway follows it."""
 
-    __slots__ = ("client", "venue_id", "cl_ord_id", "side", "status", "filled", "notional",
-                 "pending", "done")
+    __slots__ = ("venue_id", "cl_ord_id", "status", "filled", "notional", "pending", "done")
 
-    def __init__(self, client: _Client, venue_id: int, cl_ord_id: bytes, side: Side) -> None:
-        self.client = client
+    def __init__(self, venue_id: int, cl_ord_id: bytes) -> None:
         self.venue_id = venue_id
         self.cl_ord_id = cl_ord_id
-        self.side = side
         self.status = b"A"  # pending new, until the venue acknowledges
         self.filled = 0
         self.notional = 0
-        # Cancels and replaces sent, answered in order: (request, ClOrdID, OrigClOrdID).
-        self.pending: list[tuple[str, bytes, bytes]] = []
+        # Cancels and replaces sent, answered in order: (request, ClOrdID, OrigClOrdID);
+        # None until the first (most orders never get one: no list to allocate, and no
+        # object more for the garbage collector to follow).
+        self.pending: list[tuple[str, bytes, bytes]] | None = None
         self.done = False
 
 
@@ -382,7 +381,7 @@ class FixGateway:
         if cl_ord_id in client.live:
             self._gateway_reject(client, command, cl_ord_id, RejectReason.DUPLICATE_ORDER_ID)
             return
-        order = _Order(client, venue_id, cl_ord_id, command.side)
+        order = _Order(venue_id, cl_ord_id)
         self._orders[venue_id] = order
         client.live[cl_ord_id] = order
         client.venue_session.send(command)
@@ -411,6 +410,8 @@ class FixGateway:
                 reject, cl_ord_id=cl_ord_id, orig_cl_ord_id=orig, order_id="NONE",
                 order_status=b"8"))
             return
+        if order.pending is None:
+            order.pending = []
         order.pending.append((request, cl_ord_id, orig))
         client.venue_session.send(command)
 
@@ -578,10 +579,12 @@ class FixGateway:
 
 def _pop_pending(order: _Order, request: str) -> tuple[bytes, bytes] | None:
     """The oldest pending `request` of `order` as (ClOrdID, OrigClOrdID), removed."""
-    for entry in order.pending:
-        if entry[0] == request:
-            order.pending.remove(entry)
-            return entry[1], entry[2]
+    pending = order.pending
+    if pending:
+        for entry in pending:
+            if entry[0] == request:
+                pending.remove(entry)
+                return entry[1], entry[2]
     return None
 
 
