@@ -151,6 +151,7 @@ class SessionRecord:
         self._file: Any = None
         self._unwritten: list[bytes] = []  # appended since the last `flush`
         self._state_file: int | None = None  # the .json file's descriptor, once saved
+        self._state_size = 0  # its length
         self._reader: Any = None  # the .messages file opened for reading, once resent from
         if json_path is not None and json_path.exists():
             text = json_path.read_text()
@@ -235,11 +236,13 @@ class SessionRecord:
         text = text.ljust(_STATE_WIDTH - 1) + b"\n"
         if self._state_file is None:
             self._state_file = os.open(self._json_path, os.O_WRONLY | os.O_CREAT, 0o644)
+            self._state_size = os.fstat(self._state_file).st_size
         written = os.pwrite(self._state_file, text, 0)
         if written != len(text):
             raise OSError(f"{self._json_path}: wrote {written} of {len(text)} bytes")
-        if len(text) > _STATE_WIDTH:  # numbers wider than the width: no padding left over
+        if self._state_size > len(text):  # longer before (numbers wider than the width)
             os.ftruncate(self._state_file, len(text))
+        self._state_size = len(text)
         self._saved = state
 
     def close(self) -> None:

@@ -425,6 +425,11 @@ def test_session_record_saved_in_place_reads_back_after_numbers_shrink(tmp_path:
     record = store.open("LIT1", "C1")
     record.next_sender_seq, record.next_target_seq = 123_456_789, 987_654_321
     record.save()
+    record.next_sender_seq = 10**60  # wider than the padded width
+    record.save()
+    record.close()
+    record = store.open("LIT1", "C1")
+    assert (record.next_sender_seq, record.next_target_seq) == (10**60, 987_654_321)
     record.append(7, order(7, b"o7"))  # a sent message: written at the next flush or save
     record.reset()  # both back to 1: a shorter text over the longer one
     record.next_target_seq = 5
