@@ -243,7 +243,7 @@ class FixGateway:
         self._clients: dict[str, _Client] = {}
         self._orders: dict[int, _Order] = {}  # venue order id -> order
         self._connections: set[FixConnection] = set()
-        self._unflushed: list[_Connection] = []  # connections with bytes to write this turn
+        self._unflushed: list[_Connection] = []  # connections with bytes for the next flush
         self._server: asyncio.base_events.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._exec_prefix = f"{self.comp_id}-{self.clock.now_ns():x}-".encode()
