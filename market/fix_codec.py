@@ -64,6 +64,7 @@ Known limits. One instrument per codec; no multi-tier quotes (MassQuote), no NBB
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -195,12 +196,16 @@ def format_timestamp(t_ns: int) -> bytes:
     if cached[0] != second:
         cached = _last_second = (
             second, (_EPOCH + timedelta(seconds=second)).strftime("%Y%m%d-%H:%M:%S.").encode())
-    return cached[1] + b"%09d" % nanos
+    return b"%s%09d" % (cached[1], nanos)
 
 
 def parse_timestamp(value: bytes, tag: int) -> int:
     """Nanoseconds since the epoch from a UTCTimestamp with 0, 3, 6 or 9 decimals."""
     size = len(value)
+    if size == 27:  # to the nanosecond, in a second read before: the common case
+        seconds = _parse_cache.get(value[:17])
+        if seconds is not None and value[17] == 46 and value[18:].isdigit():  # 46: "."
+            return seconds * _NS + int(value[18:])
     if size not in (17, 21, 24, 27) or value[8:9] != b"-" or value[11:12] != b":" \
             or value[14:15] != b":" or (size > 17 and value[17:18] != b"."):
         raise _bad_format(tag, value, "a UTCTimestamp (YYYYMMDD-HH:MM:SS[.sss[sss[sss]]])")
@@ -253,15 +258,22 @@ def _seq(value: bytes, tag: int) -> int:
     raise _bad_format(tag, value, "a non-negative integer")
 
 
+# Enum members read on every message, as module constants: on CPython 3.11 `ExecType.FILL`
+# goes through the enum's class attribute lookup, about ten times a global's cost.
+_PARTIAL_FILL, _FILL, _CANCELED, _REJECTED = (
+    ExecType.PARTIAL_FILL, ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED)
+_LIMIT, _MARKET, _DAY, _MIDPOINT = OrderType.LIMIT, OrderType.MARKET, TimeInForce.DAY, Peg.MIDPOINT
+
+
 def order_status(exec_type: ExecType, filled: int, leaves: int) -> bytes:
     """FIX OrdStatus (39) after a report of `exec_type` (filled and leaves after it)."""
-    if exec_type is ExecType.REJECTED:
+    if exec_type is _REJECTED:
         return b"8"
-    if exec_type is ExecType.CANCELED:
+    if exec_type is _CANCELED:
         return b"4"
-    if exec_type is ExecType.FILL:
+    if exec_type is _FILL:
         return b"2"
-    if exec_type is ExecType.PARTIAL_FILL:
+    if exec_type is _PARTIAL_FILL:
         return b"1"  # even with nothing left: the exec type decides fill or partial fill
     if filled and not leaves:
         return b"2"
@@ -303,19 +315,18 @@ _BUSINESS_REJECT_REASON = {RejectReason.UNKNOWN_MESSAGE: b"3",
                            RejectReason.UNKNOWN_PARTICIPANT: b"6",
                            RejectReason.UNSUPPORTED: b"3"}
 
+_CACHED = 4096  # prices each FixCodec remembers, both ways
+
 # Tags as the bytes simplefix keeps them.
 T = {n: str(n).encode() for n in TAG_NAMES}
 _SENDER, _TARGET, _SENDING_TIME = T[49], T[56], T[52]
-(_T6, _T11, _T12, _T13, _T14, _T17, _T31, _T32, _T37, _T38, _T39, _T41, _T44, _T54, _T55,
- _T58, _T60, _T103, _T150, _T151, _T527, _T851) = (
-    T[6], T[11], T[12], T[13], T[14], T[17], T[31], T[32], T[37], T[38], T[39], T[41], T[44],
-    T[54], T[55], T[58], T[60], T[103], T[150], T[151], T[527], T[851])
 
 
 class FixCodec:
     """Encodes and decodes one instrument's messages (see the module docstring)."""
 
-    __slots__ = ("symbol", "price_increment", "_symbol", "_places", "_unit", "_scale")
+    __slots__ = ("symbol", "price_increment", "_symbol", "_places", "_unit", "_scale",
+                 "_texts", "_ticks")
 
     def __init__(self, symbol: str, price_increment: Decimal | str | float) -> None:
         if not symbol or "\x01" in symbol or "=" in symbol:
@@ -331,20 +342,42 @@ class FixCodec:
         self._places = max(0, -exponent)  # decimals a price is written with
         self._unit = int(increment.scaleb(self._places))  # one tick in units of 10^-places
         self._scale = 10 ** self._places
+        # A market trades at a few hundred prices at a time: both directions are cached
+        # (emptied when they reach _CACHED entries), each a dict lookup instead of a few
+        # microseconds of arithmetic per price field.
+        self._texts: dict[int, bytes] = {}
+        self._ticks: dict[bytes, int] = {}
 
     # --- prices --------------------------------------------------------------------------
 
     def price_text(self, ticks: int) -> bytes:
         """Ticks as the exact decimal the wire carries (b"100.0100" at 0.0001 a tick)."""
+        text = self._texts.get(ticks)
+        if text is not None:
+            return text
         units = ticks * self._unit
         if not self._places:
-            return b"%d" % units
-        sign = b"-" if units < 0 else b""
-        whole, fraction = divmod(abs(units), self._scale)
-        return b"%s%d.%0*d" % (sign, whole, self._places, fraction)
+            text = b"%d" % units
+        else:
+            sign = b"-" if units < 0 else b""
+            whole, fraction = divmod(abs(units), self._scale)
+            text = b"%s%d.%0*d" % (sign, whole, self._places, fraction)
+        if len(self._texts) >= _CACHED:
+            self._texts.clear()
+        self._texts[ticks] = text
+        return text
 
     def ticks(self, value: bytes, tag: int) -> int:
         """A wire decimal as ticks; not a whole number of ticks is an error naming `tag`."""
+        ticks = self._ticks.get(value)
+        if ticks is None:
+            ticks = self._read_ticks(value, tag)  # raises for what is not a price
+            if len(self._ticks) >= _CACHED:
+                self._ticks.clear()
+            self._ticks[value] = ticks
+        return ticks
+
+    def _read_ticks(self, value: bytes, tag: int) -> int:
         text = value
         negative = text[:1] == b"-"
         if negative:
@@ -388,6 +421,19 @@ class FixCodec:
         fix.pairs = [(b"8", BEGIN_STRING), (b"35", msg_type), *header, *body]
         fix.header_index = 2 + len(header)
         return fix
+
+    def encode_fields(self, message: Any, **context: Any) -> tuple[bytes, bytes]:
+        """(MsgType, body) of `encode(message, **context)`, the body as wire bytes
+        (`tag=value|...|`) without the header fields: what a session sends under its own
+        header. ExecutionReports and OrderCancelRejects are written as bytes directly (the
+        gateway's hot path)."""
+        if type(message) is ExecutionReport:
+            return b"8", self._execution_report_fields(message, context)
+        if type(message) is CancelRejected:
+            return b"9", self._cancel_rejected_fields(message, context)
+        fix = self.encode(message, **context)
+        return fix.message_type, b"".join(
+            [b"%s=%s\x01" % pair for pair in fix.pairs[fix.header_index:]])
 
     def _new_order(self, m: NewOrder, context: dict[str, Any]) -> _Parts:
         if m.order_type is OrderType.LIMIT:
@@ -447,62 +493,89 @@ class FixCodec:
         return [(_SENDER, _text(m.participant))], b"G", body
 
     def _execution_report(self, m: ExecutionReport, context: dict[str, Any]) -> _Parts:
-        # The gateway's hottest encoding: fields unpacked once, integers checked at once.
-        (t_ns, venue, participant, order_id, kind, side, price, quantity, last_quantity,
+        body = [(tag, value) for tag, value in _WIRE_FIELD.findall(
+            self._execution_report_fields(m, context))]
+        return [(_SENDER, _text(m.venue)), (_TARGET, _text(m.participant))], b"8", body
+
+    def _execution_report_fields(self, m: ExecutionReport, context: dict[str, Any]) -> bytes:
+        get = context.get
+        return self.execution_report_fields(
+            m, get("cl_ord_id"), get("exec_id"), get("notional"), get("order_status"),
+            get("orig_cl_ord_id"), get("order_id"))
+
+    def execution_report_fields(
+        self, m: ExecutionReport, cl_ord_id: Any = None, exec_id: Any = None,
+        notional: int | None = None, status: bytes | None = None, orig_cl_ord_id: Any = None,
+        order_id: Any = None,
+    ) -> bytes:
+        """`encode_fields(m, cl_ord_id=..., exec_id=..., notional=..., order_status=...,
+        orig_cl_ord_id=..., order_id=...)[1]` for an ExecutionReport, with its arguments in
+        place (None: the report's own value): the gateway's hottest encoding, the body
+        written by one bytes format (twenty (tag, value) pairs joined one by one cost about
+        three times as much); `encode` splits it back into pairs."""
+        (t_ns, venue, participant, report_order_id, kind, side, price, quantity, last_quantity,
          last_price, leaves, filled, fee, liquidity, trade_id, reason) = m
         exec_type = _EXEC_TYPE.get(kind)
         if exec_type is None:
-            raise FixEncodeError(f"ExecutionReport {order_id}: exec type {kind!r}")
+            raise FixEncodeError(f"ExecutionReport {report_order_id}: exec type {kind!r}")
         if (type(quantity) is not int or type(last_quantity) is not int
                 or type(last_price) is not int or type(leaves) is not int
                 or type(filled) is not int or type(fee) is not int or type(trade_id) is not int
                 or (price is not None and type(price) is not int)):
-            raise FixEncodeError(f"ExecutionReport {order_id}: quantities, prices, fee and "
-                                 f"trade id must be ints: {m!r}")
+            raise FixEncodeError(f"ExecutionReport {report_order_id}: quantities, prices, fee "
+                                 f"and trade id must be ints: {m!r}")
         side_code = _SIDE.get(side) if isinstance(side, Side) else None
         if side_code is None:
-            raise FixEncodeError(f"ExecutionReport {order_id}: side {side!r} is not a Side")
-        get = context.get
-        notional = get("notional")
+            raise FixEncodeError(f"ExecutionReport {report_order_id}: side {side!r} is not a "
+                                 "Side")
         if not filled:
             notional = 0
         elif notional is None and filled == last_quantity:
             notional = last_quantity * last_price
         elif notional is None:
-            raise FixEncodeError(f"ExecutionReport {order_id}: AvgPx (6) needs the order's "
-                                 "notional (context notional=...)")
-        body = [(_T37, _text(get("order_id", order_id))), (_T11, _text(get("cl_ord_id", order_id)))]
-        orig = get("orig_cl_ord_id")
-        if orig is not None:
-            body.append((_T41, _text(orig)))
-        exec_id = get("exec_id") or f"{venue}-{t_ns}-{order_id}-{kind.value}-{filled}"
-        body += [(_T17, _text(exec_id)), (_T150, exec_type),
-                 (_T39, get("order_status") or order_status(kind, filled, leaves))]
-        if kind is ExecType.REJECTED:
-            body.append((_T103, _ORD_REJ_REASON.get(reason, b"99")))  # type: ignore[arg-type]
-        price_text = self.price_text
-        body += [(_T55, self._symbol), (_T54, side_code), (_T38, b"%d" % quantity)]
-        if price is not None:
-            body.append((_T44, price_text(price)))
-        if last_quantity or last_price:
-            body += [(_T32, b"%d" % last_quantity), (_T31, price_text(last_price))]
-        body += [(_T151, b"%d" % leaves), (_T14, b"%d" % filled),
-                 (_T6, self._average_text(notional, filled)), (_T60, format_timestamp(t_ns))]
+            raise FixEncodeError(f"ExecutionReport {report_order_id}: AvgPx (6) needs the "
+                                 "order's notional (context notional=...)")
+        optional = b""  # Commission, SecondaryExecID, Text, LastLiquidityInd: those present
         if fee:
-            body += [(_T12, price_text(fee)), (_T13, b"3")]
+            optional = b"12=%s\x0113=3\x01" % self.price_text(fee)
         if trade_id:
-            body.append((_T527, b"%d" % trade_id))
+            optional += b"527=%d\x01" % trade_id
         if reason is not None:
             text = _REASON_TEXT.get(reason)
             if text is None:
-                raise FixEncodeError(f"ExecutionReport {order_id}: reason {reason!r}")
-            body.append((_T58, text))
+                raise FixEncodeError(f"ExecutionReport {report_order_id}: reason {reason!r}")
+            optional += b"58=%s\x01" % text
         if liquidity is not None:
             code = _LIQUIDITY.get(liquidity)
             if code is None:
-                raise FixEncodeError(f"ExecutionReport {order_id}: liquidity {liquidity!r}")
-            body.append((_T851, code))
-        return [(_SENDER, _text(venue)), (_TARGET, _text(participant))], b"8", body
+                raise FixEncodeError(f"ExecutionReport {report_order_id}: liquidity "
+                                     f"{liquidity!r}")
+            optional += b"851=%s\x01" % code
+        # `_text` and `price_text` inline for what the gateway passes: bytes identifiers
+        # (checked here the same way), cached prices.
+        if cl_ord_id is None:
+            cl_ord_id = report_order_id
+        if type(cl_ord_id) is not bytes or not cl_ord_id or b"\x01" in cl_ord_id:
+            cl_ord_id = _text(cl_ord_id)
+        if not exec_id:
+            exec_id = f"{venue}-{t_ns}-{report_order_id}-{kind.value}-{filled}"
+        if type(exec_id) is not bytes or b"\x01" in exec_id:
+            exec_id = _text(exec_id)
+        texts = self._texts
+        price_text = self.price_text
+        return _REPORT_FIELDS % (
+            _text(report_order_id if order_id is None else order_id), cl_ord_id,
+            b"" if orig_cl_ord_id is None else b"41=%s\x01" % _text(orig_cl_ord_id),
+            exec_id, exec_type, status or order_status(kind, filled, leaves),
+            b"103=%s\x01" % _ORD_REJ_REASON.get(reason, b"99")  # type: ignore[arg-type]
+            if kind is _REJECTED else b"",
+            self._symbol, side_code, quantity,
+            b"" if price is None else b"44=%s\x01" % (texts.get(price) or price_text(price)),
+            b"32=%d\x0131=%s\x01" % (last_quantity, texts.get(last_price)
+                                      or price_text(last_price))
+            if last_quantity or last_price else b"",
+            leaves, filled, self._average_text(notional, filled), format_timestamp(t_ns),
+            optional)
 
     def _average_text(self, notional: int, filled: int) -> bytes:
         """notional / filled ticks as a decimal price, to 10 more places than a tick."""
@@ -514,18 +587,21 @@ class FixCodec:
         return f"{value.quantize(Decimal(1).scaleb(-self._places - 10)).normalize():f}".encode()
 
     def _cancel_rejected(self, m: CancelRejected, context: dict[str, Any]) -> _Parts:
+        body = [(tag, value) for tag, value in _WIRE_FIELD.findall(
+            self._cancel_rejected_fields(m, context))]
+        return [(_SENDER, _text(m.venue)), (_TARGET, _text(m.participant))], b"9", body
+
+    def _cancel_rejected_fields(self, m: CancelRejected, context: dict[str, Any]) -> bytes:
         request = _REQUEST.get(m.request)
         if request is None:
             raise FixEncodeError(f"CancelRejected {m.order_id}: request {m.request!r}")
-        default_id = f"{m.order_id}.{m.request}"
-        body = [(T[37], _text(context.get("order_id", m.order_id))),
-                (T[11], _text(context.get("cl_ord_id", default_id))),
-                (T[41], _text(context.get("orig_cl_ord_id", m.order_id))),
-                (T[39], context.get("order_status") or b"8"),
-                (T[60], format_timestamp(m.t_ns)), (T[434], request),
-                (T[102], _CXL_REJ_REASON.get(m.reason, b"99")),
-                (T[58], _reason_text(m.reason, "CancelRejected"))]
-        return [(_SENDER, _text(m.venue)), (_TARGET, _text(m.participant))], b"9", body
+        get = context.get
+        return b"37=%s\x0111=%s\x0141=%s\x0139=%s\x0160=%s\x01434=%s\x01102=%s\x0158=%s\x01" % (
+            _text(get("order_id", m.order_id)),
+            _text(get("cl_ord_id", f"{m.order_id}.{m.request}")),
+            _text(get("orig_cl_ord_id", m.order_id)), get("order_status") or b"8",
+            format_timestamp(m.t_ns), request, _CXL_REJ_REASON.get(m.reason, b"99"),
+            _reason_text(m.reason, "CancelRejected"))
 
     def _message_rejected(self, m: MessageRejected, context: dict[str, Any]) -> _Parts:
         name = _text(m.message_type)
@@ -643,42 +719,43 @@ class FixCodec:
         return decoder(self, fix, participant, order_id, request_id)
 
     def _fields(self, fix: simplefix.FixMessage, check_symbol: bool = True) -> dict[bytes, bytes]:
-        fields: dict[bytes, bytes] = {}
-        for tag, value in fix.pairs:
-            if tag in fields:
-                raise FixDecodeError(int(tag), "appears more than once",
-                                     session_reject_reason=TAG_APPEARS_TWICE)
-            fields[tag] = value
-        if check_symbol:
-            symbol = fields.get(T[55])
-            if symbol is None:
-                raise _missing(55)
-            if symbol != self._symbol:
-                raise FixDecodeError(55, f"unknown symbol {_show(symbol)}",
-                                     business_reject_reason=UNKNOWN_SECURITY)
+        pairs = fix.pairs
+        fields: dict[bytes, bytes] = dict(pairs)
+        if len(fields) != len(pairs):  # a tag twice: name the first one repeated
+            seen: set[bytes] = set()
+            for tag, _ in pairs:
+                if tag in seen:
+                    raise FixDecodeError(int(tag), "appears more than once",
+                                         session_reject_reason=TAG_APPEARS_TWICE)
+                seen.add(tag)
+        if check_symbol and fields.get(b"55") != self._symbol:
+            self._check_symbol(fields)  # raises, naming the problem
         return fields
 
     def _decode_d(self, fix: simplefix.FixMessage, participant: str | None,
                   order_id: int | None, request_id: int | None) -> NewOrder | AcceptQuote:
+        # Hot in the gateway: fields read by their tag's bytes, helpers only for errors.
         f = self._fields(fix)
         who = participant if participant is not None else _string(f, 49)
         oid = order_id if order_id is not None else _required_int(f, 11)
-        side = _side_back(f)
-        t_ns = parse_timestamp(_required(f, 60), 60)
-        quantity = _int(_required(f, 38), 38)
-        ord_type = _required(f, 40)
-        quote_id = f.get(T[117])
+        side = _SIDE_BACK.get(f.get(b"54"))  # type: ignore[arg-type]
+        if side is None:
+            side = _side_back(f)  # raises, naming the problem
+        t_ns = parse_timestamp(f.get(b"60") or _required(f, 60), 60)
+        quantity = _int(f.get(b"38") or _required(f, 38), 38)
+        ord_type = f.get(b"40") or _required(f, 40)
+        quote_id = f.get(b"117")
+        price_text = f.get(b"44")
+        price = None if price_text is None else self.ticks(price_text, 44)
         if quote_id is not None or ord_type == b"D":
             if quote_id is None:
                 raise _missing(117)
-            price = self._price_or_none(f, 44)
             if price is None:
                 raise _missing(44)
             return AcceptQuote(t_ns, who, oid, _int(quote_id, 117), side, quantity, price)
-        price = self._price_or_none(f, 44)
         peg: Peg | None = None
         post_only = False
-        instructions = f.get(T[18])
+        instructions = f.get(b"18")
         if instructions is not None:
             for instruction in instructions.decode("ascii", "replace").split(" "):
                 if instruction == _POST_ONLY:
@@ -688,29 +765,31 @@ class FixCodec:
                 else:
                     raise _bad_value(18, instructions, "is not a supported ExecInst (6, M, R, P)")
         if ord_type == b"2":
-            kind = OrderType.LIMIT
+            kind = _LIMIT
         elif ord_type == b"1":
-            kind = OrderType.MARKET
+            kind = _MARKET
         elif ord_type == b"P":
-            kind = OrderType.LIMIT if price is not None else OrderType.MARKET
+            kind = _LIMIT if price is not None else _MARKET
             if peg is None:
-                peg = Peg.MIDPOINT
+                peg = _MIDPOINT
         else:
             raise _bad_value(40, ord_type, "is not a supported OrdType (1, 2, P, D)")
-        tif_value = f.get(T[59])
-        tif = TimeInForce.DAY if tif_value is None else _TIF_BACK.get(tif_value)
+        tif_value = f.get(b"59")
+        tif = _DAY if tif_value is None else _TIF_BACK.get(tif_value)
         if tif is None:
             raise _bad_value(59, tif_value or b"", "is not a supported TimeInForce (0, 3, 4)")
-        min_value = f.get(T[110])
+        min_value = f.get(b"110")
         minimum = 0 if min_value is None else _int(min_value, 110)
         return NewOrder(t_ns, who, oid, side, quantity, price, kind, tif, post_only, minimum, peg)
 
     def _decode_f(self, fix: simplefix.FixMessage, participant: str | None,
                   order_id: int | None, request_id: int | None) -> CancelOrder:
         f = self._fields(fix)
-        _required(f, 11)
-        _side_back(f)
-        return CancelOrder(parse_timestamp(_required(f, 60), 60),
+        if b"11" not in f:
+            raise _missing(11)
+        if f.get(b"54") not in _SIDE_BACK:
+            _side_back(f)  # raises, naming the problem
+        return CancelOrder(parse_timestamp(f.get(b"60") or _required(f, 60), 60),
                            participant if participant is not None else _string(f, 49),
                            order_id if order_id is not None else _required_int(f, 41))
 
@@ -942,12 +1021,24 @@ class FixCodec:
 
 _Pair = tuple[bytes, bytes]
 _Parts = tuple[list[_Pair], bytes, list[_Pair]]
+_WIRE_FIELD = re.compile(rb"([0-9]+)=([^\x01]*)\x01")
+# An ExecutionReport's body in one format: OrderID, ClOrdID, [OrigClOrdID], ExecID, ExecType,
+# OrdStatus, [OrdRejReason], Symbol, Side, OrderQty, [Price], [LastQty LastPx], LeavesQty,
+# CumQty, AvgPx, TransactTime, then [Commission CommType] [SecondaryExecID] [Text]
+# [LastLiquidityInd] (each [optional] part written whole, or empty).
+_REPORT_FIELDS = (b"37=%s\x0111=%s\x01%s17=%s\x01150=%s\x0139=%s\x01%s55=%s\x0154=%s\x01"
+                  b"38=%d\x01%s%s151=%d\x0114=%d\x016=%s\x0160=%s\x01%s")
 
 
 def _text(value: Any, empty: bool = False) -> bytes:
-    """A string field's bytes: str or int; no SOH; empty only where allowed."""
+    """A string field's bytes: str, bytes (as read from the wire) or int; no SOH; empty
+    only where allowed."""
     if type(value) is int:
         return b"%d" % value
+    if type(value) is bytes:
+        if b"\x01" in value or (not value and not empty):
+            raise FixEncodeError(f"{value!r} cannot be a FIX field value")
+        return value
     if not isinstance(value, str):
         raise FixEncodeError(f"{value!r} is not text FIX can carry")
     data = value.encode()

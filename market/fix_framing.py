@@ -25,7 +25,14 @@ limit: no length-prefixed binary fields (RawData 95/96, XmlData 212/213, ...), w
 values may hold SOH; none of the messages here uses them.
 
 Output. `encode_message` writes header and body pairs with BodyLength and CheckSum
-computed, the inverse of the framer.
+computed, the inverse of the framer; `frame_message` does the same for fields already
+written (`35=..|...|`), which is how the gateway sends its reports.
+
+CheckSum. `checksum` is the byte sum modulo 256 computed in C: `zlib.adler32`'s low half
+is 1 + the byte sum modulo 65521, exact for up to 256 bytes (255 x 256 + 1 < 65521), and
+for up to 515 ASCII bytes (127 x 515 + 1 < 65521); longer data is summed 256 bytes at a
+time. Python's `sum()` over the bytes of a 250-byte report costs about 1.5 us, adler32
+about 0.1 us; both sides of every message pay it.
 
 Complexity: O(n) in the bytes fed, each byte looked at a constant number of times (the
 searches and the checksum sum run in C); the framer holds at most one incomplete frame.
@@ -36,6 +43,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
+from zlib import adler32
 
 import simplefix  # type: ignore[import-untyped]
 
@@ -45,7 +53,9 @@ __all__ = [
     "FixFramer",
     "FramingProblem",
     "MAX_BODY_LENGTH",
+    "checksum",
     "encode_message",
+    "frame_message",
     "parse_with_simplefix",
     "split_fields",
 ]
@@ -55,6 +65,11 @@ MAX_BODY_LENGTH = 64 * 1024
 SOH = b"\x01"
 _START = b"8=FIX"
 _MESSAGE_START = re.compile(rb"8=FIX[.A-Z0-9]{1,8}\x019=")
+# A well-formed start, `8=FIX...|9=digits|`, read in one match (every other start takes the
+# checks one by one, which name the problem).
+_WELL_FORMED_START = re.compile(rb"8=FIX[.A-Z0-9]{1,8}\x019=([0-9]{1,7})\x01")
+_SUM_SPAN = 256  # bytes whose sum adler32 gives exactly (see the module docstring)
+_ASCII_SUM_SPAN = 515  # ASCII bytes whose sum adler32 gives exactly
 _TRAILER_LENGTH = 7  # b"10=nnn\x01"
 _LENGTH_DIGITS = 7  # a BodyLength longer than this is not a length we would take
 
@@ -99,6 +114,9 @@ class FixFramer:
         out: list[bytes | FramingProblem] = []
         position = 0
         size = len(buffer)
+        view = memoryview(buffer)
+        ascii = buffer.isascii()
+        well_formed_start = _WELL_FORMED_START.match
         while position < size:
             start = buffer.find(_START, position)
             if start < 0:
@@ -111,6 +129,26 @@ class FixFramer:
             if start > position:
                 self._garbage(out, start - position)
                 position = start
+            head = well_formed_start(buffer, start)
+            if head is not None:  # the common case: straight to the trailer
+                length_end = head.end() - 1
+                body_length = int(head.group(1))
+                if body_length <= self.max_body_length:
+                    body_end = length_end + 1 + body_length
+                    frame_end = body_end + _TRAILER_LENGTH
+                    if frame_end <= size and buffer[body_end:body_end + 3] == b"10=" \
+                            and buffer[frame_end - 1] == 1 and buffer[body_end - 1] == 1 \
+                            and buffer[body_end + 3:frame_end - 1].isdigit():
+                        if body_end - start <= _SUM_SPAN or (
+                                ascii and body_end - start <= _ASCII_SUM_SPAN):
+                            total = (adler32(view[start:body_end]) - 1) & 0xFF
+                        else:
+                            total = _sum_by_spans(view[start:body_end])
+                        if int(buffer[body_end + 3:frame_end - 1]) == total:
+                            out.append(buffer[start:frame_end])
+                            position = frame_end
+                            continue
+            # Anything else (incomplete, wrong, or bad) goes through every check in turn.
             # 8=BeginString|9=BodyLength|
             begin_end = buffer.find(SOH, start, start + 32)
             if begin_end < 0:
@@ -161,7 +199,7 @@ class FixFramer:
                 position = self._drop(out, buffer, start, f"BodyLength (9) {body_length} does "
                                       "not end at the CheckSum (10)")
                 continue
-            expected = sum(buffer[start:body_end]) & 0xFF
+            expected = _view_checksum(view, start, body_end, ascii)
             if int(trailer[3:6]) != expected:
                 # Dropped up to the next "8=FIX" (the next message, unless one hides inside).
                 position = self._drop(out, buffer, start, f"CheckSum (10) "
@@ -170,6 +208,7 @@ class FixFramer:
             out.append(buffer[start:frame_end])
             position = frame_end
         self._buffer = buffer[position:]
+        view.release()
         return out
 
     def _garbage(self, out: list[bytes | FramingProblem], count: int) -> None:
@@ -196,15 +235,39 @@ def _partial_start(buffer: bytes, from_index: int) -> int:
     return size
 
 
-_WELL_FORMED = re.compile(rb"(?:[1-9][0-9]*=[^\x01]+\x01)+")
-_FIELD = re.compile(rb"([0-9]+)=([^\x01]*)\x01")
+def checksum(data: bytes) -> int:
+    """FIX CheckSum (10) of `data`: its byte sum modulo 256 (see the module docstring)."""
+    size = len(data)
+    if size <= _SUM_SPAN or (size <= _ASCII_SUM_SPAN and data.isascii()):
+        return (adler32(data) - 1) & 0xFF
+    return _sum_by_spans(memoryview(data))
+
+
+def _sum_by_spans(view: memoryview) -> int:
+    total = 0
+    for start in range(0, len(view), _SUM_SPAN):
+        total += (adler32(view[start:start + _SUM_SPAN]) & 0xFFFF) - 1
+    return total & 0xFF
+
+
+def _view_checksum(view: memoryview, start: int, end: int, ascii: bool) -> int:
+    """`checksum` of view[start:end] without copying it (`ascii`: the view is all ASCII)."""
+    size = end - start
+    if size <= _SUM_SPAN or (ascii and size <= _ASCII_SUM_SPAN):
+        return (adler32(view[start:end]) - 1) & 0xFF
+    return _sum_by_spans(view[start:end])
+
+
+# A field that starts the frame or follows an SOH, `digits=value|`: when there are as many
+# of them as SOHs, every field is one (a field that is not one leaves its SOH unmatched).
+_WELL_FORMED_FIELD = re.compile(rb"(?<![^\x01])([1-9][0-9]*)=([^\x01]+)\x01")
 
 
 def split_fields(frame: bytes) -> simplefix.FixMessage | FieldProblem:
     """A verified frame's fields as a `simplefix.FixMessage` (tags and values as bytes)."""
-    if _WELL_FORMED.fullmatch(frame):  # the common case, checked and split in C
-        pairs = _FIELD.findall(frame)
-    else:
+    pairs = _WELL_FORMED_FIELD.findall(frame)
+    if len(pairs) != frame.count(SOH) or frame[-1:] != SOH:
+        # Not every field is `digits=value|`: field by field, naming the problem.
         pairs = []
         for field in frame[:-1].split(SOH):
             tag, equals, value = field.partition(b"=")
@@ -238,6 +301,14 @@ def encode_message(
     fields += [b"=".join(pair) for pair in header]
     fields += [b"=".join(pair) for pair in body]
     fields.append(b"")
-    content = SOH.join(fields)
+    return frame_message(SOH.join(fields), begin_string)
+
+
+def frame_message(content: bytes, begin_string: bytes = BEGIN_STRING) -> bytes:
+    """The message whose fields are `content` (`35=..|49=..|...|`, every field ending with
+    SOH), with BeginString, BodyLength and CheckSum around it."""
     whole = b"8=%s\x019=%d\x01%s" % (begin_string, len(content), content)
-    return whole + b"10=%03d\x01" % (sum(whole) & 0xFF)
+    size = len(whole)
+    if size <= _SUM_SPAN or (size <= _ASCII_SUM_SPAN and whole.isascii()):  # `checksum`, inline
+        return b"%s10=%03d\x01" % (whole, (adler32(whole) - 1) & 0xFF)
+    return b"%s10=%03d\x01" % (whole, checksum(whole))

@@ -45,7 +45,6 @@ book; ClOrdID uniqueness is checked among live orders only.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -80,6 +79,8 @@ __all__ = ["FixGateway"]
 
 _log = structlog.get_logger("sorsim.fix")
 _DONE = (ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED)
+# Read on every report: module constants (an enum member through its class costs ~10x).
+_CANCELED, _REPLACED, _REQUESTED = ExecType.CANCELED, ExecType.REPLACED, CancelReason.REQUESTED
 _UNSUPPORTED = 3  # BusinessRejectReason: unsupported message type
 _TAGS = {tag: b"%d" % tag for tag in (11, 41, 131, 262)}
 
@@ -87,26 +88,25 @@ _TAGS = {tag: b"%d" % tag for tag in (11, 41, 131, 262)}
 class _Order:
     """One client order as the gateway follows it."""
 
-    __slots__ = ("client", "venue_id", "cl_ord_id", "side", "status", "filled", "notional",
-                 "pending", "done")
+    __slots__ = ("venue_id", "cl_ord_id", "status", "filled", "notional", "pending", "done")
 
-    def __init__(self, client: _Client, venue_id: int, cl_ord_id: str, side: Side) -> None:
-        self.client = client
+    def __init__(self, venue_id: int, cl_ord_id: bytes) -> None:
         self.venue_id = venue_id
         self.cl_ord_id = cl_ord_id
-        self.side = side
         self.status = b"A"  # pending new, until the venue acknowledges
         self.filled = 0
         self.notional = 0
-        # Cancels and replaces sent, answered in order: (request, ClOrdID, OrigClOrdID).
-        self.pending: deque[tuple[str, str, str]] = deque()
+        # Cancels and replaces sent, answered in order: (request, ClOrdID, OrigClOrdID);
+        # None until the first (most orders never get one: no list to allocate, and no
+        # object more for the garbage collector to follow).
+        self.pending: list[tuple[str, bytes, bytes]] | None = None
         self.done = False
 
 
 class _Subscription:
     __slots__ = ("md_req_id", "top_only", "trades")
 
-    def __init__(self, md_req_id: str, top_only: bool, trades: bool) -> None:
+    def __init__(self, md_req_id: bytes, top_only: bool, trades: bool) -> None:
         self.md_req_id = md_req_id
         self.top_only = top_only
         self.trades = trades
@@ -115,49 +115,93 @@ class _Subscription:
 class _Client:
     """A client CompID: its FIX session, its venue session and its orders."""
 
-    def __init__(self, comp_id: str, session: FixSession, venue_session: Any) -> None:
+    def __init__(self, comp_id: str, session: FixSession) -> None:
         self.comp_id = comp_id
         self.session = session
-        self.venue_session = venue_session
-        self.live: dict[str, _Order] = {}  # ClOrdID -> order, live orders only
-        self.quote_requests: dict[int, str] = {}  # request id -> QuoteReqID
-        self.subscriptions: dict[str, _Subscription] = {}
+        self.venue_session: Any = None  # set once the venue has connected it
+        # Identifiers the client chose (ClOrdID, QuoteReqID, MDReqID) stay the wire's bytes.
+        self.live: dict[bytes, _Order] = {}  # ClOrdID -> order, live orders only
+        self.quote_requests: dict[int, bytes] = {}  # request id -> QuoteReqID
+        self.subscriptions: dict[bytes, _Subscription] = {}
 
 
-class _StreamTransport:
-    """A connection's writer. Writes made in one turn of the loop go out as one (a report
-    per syscall is what a busy gateway would otherwise spend its time on); a client that
-    stops reading is cut off once `max_buffer` bytes wait for it."""
+class _Connection(asyncio.Protocol):
+    """One client's TCP connection: the socket's protocol and the session layer's transport.
 
-    __slots__ = ("_writer", "_max_buffer", "_pending", "_loop", "overflowed")
+    Bytes read go straight to the session layer (no reader task to wake per read). Bytes
+    written are gathered and go out together, for every connection in one callback
+    (`FixGateway._flush`, see `_to_flush`): a report per syscall is what a busy gateway
+    would otherwise spend its time on. The session's record is flushed first, so whatever
+    the client can read is already stored for a resend. A client that stops reading is cut
+    off once `max_buffer` bytes wait for it."""
 
-    def __init__(self, writer: asyncio.StreamWriter, max_buffer: int) -> None:
-        self._writer = writer
-        self._max_buffer = max_buffer
+    def __init__(self, gateway: FixGateway) -> None:
+        self._gateway = gateway
         self._pending: list[bytes] = []
-        self._loop = asyncio.get_running_loop()
+        self._transport: Any = None
+        self.fix: FixConnection | None = None
         self.overflowed = False
+
+    # --- asyncio's side ------------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self._transport = transport
+        gateway = self._gateway
+        self.fix = FixConnection(gateway._session_of, gateway.settings, self,
+                                 gateway.clock.now_ns)
+        gateway._connections.add(self.fix)
+        gateway.connections_accepted += 1
+
+    def data_received(self, data: bytes) -> None:
+        fix = self.fix
+        if fix is None or fix.closed:
+            return
+        try:
+            fix.data_received(data)
+        except Exception as error:  # noqa: BLE001 - one connection's failure only
+            self._gateway._internal_error(error, "input")
+            fix.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        fix = self.fix
+        if fix is None:
+            return
+        fix.connection_lost()
+        gateway = self._gateway
+        if fix in gateway._connections:
+            gateway._connections.discard(fix)
+            gateway.frames_received += fix.frames
+            gateway.frames_dropped += fix.garbled
+
+    # --- the session layer's side ----------------------------------------------------------
 
     def write(self, data: bytes) -> None:
         pending = self._pending
         pending.append(data)
         if len(pending) == 1:
-            self._loop.call_soon(self._flush)
+            self._gateway._to_flush(self)
 
-    def _flush(self) -> None:
-        writer = self._writer
-        data = b"".join(self._pending)
-        self._pending.clear()
-        if not data or writer.is_closing():
+    def flush(self) -> None:
+        pending = self._pending
+        if not pending:
             return
-        writer.write(data)
-        if writer.transport.get_write_buffer_size() > self._max_buffer:
+        fix = self.fix
+        if fix is not None and fix.session is not None:
+            fix.session.record.flush()
+        data = b"".join(pending) if len(pending) > 1 else pending[0]
+        pending.clear()
+        transport = self._transport
+        if transport.is_closing():
+            return
+        transport.write(data)
+        if transport.get_write_buffer_size() > self._gateway._max_write_buffer:
             self.overflowed = True
-            writer.transport.abort()
+            self._gateway.connections_cut_off += 1
+            transport.abort()
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        self.flush()
+        self._transport.close()
 
 
 class FixGateway:
@@ -199,20 +243,23 @@ class FixGateway:
         self._clients: dict[str, _Client] = {}
         self._orders: dict[int, _Order] = {}  # venue order id -> order
         self._connections: set[FixConnection] = set()
+        self._unflushed: list[_Connection] = []  # connections with bytes for the next flush
         self._server: asyncio.base_events.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._exec_prefix = f"{self.comp_id}-{self.clock.now_ns():x}-"
+        self._exec_prefix = f"{self.comp_id}-{self.clock.now_ns():x}-".encode()
         self._exec_count = 0
         self.internal_errors = 0
         self.connections_accepted = 0
+        self.connections_cut_off = 0  # their client stopped reading (max_write_buffer)
         self.frames_received = 0  # over closed connections
         self.frames_dropped = 0
         for comp_id_of_client in self.settings.clients:
             record = self.store.open(self.comp_id, comp_id_of_client)
             session = FixSession(self.settings, comp_id_of_client, record, self.clock.now_ns, self)
-            venue_session = venue.connect(comp_id_of_client,
-                                          partial(self._from_venue, comp_id_of_client), latency)
-            self._clients[comp_id_of_client] = _Client(comp_id_of_client, session, venue_session)
+            client = _Client(comp_id_of_client, session)
+            client.venue_session = venue.connect(comp_id_of_client,
+                                                 partial(self._from_venue, client), latency)
+            self._clients[comp_id_of_client] = client
         self._bids: dict[int, int] = {}  # the book as last seen: price -> quantity
         self._asks: dict[int, int] = {}
         # The venue's market data is subscribed to at the first MarketDataRequest (a lit
@@ -225,7 +272,9 @@ class FixGateway:
 
     async def start(self) -> tuple[str, int]:
         """Listen; returns (host, port) (the port the system chose when `port` was 0)."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(partial(_Connection, self), self.host,
+                                                self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         self._ticker = asyncio.get_running_loop().create_task(self._tick(),
                                                               name=f"fix {self.comp_id} ticks")
@@ -256,32 +305,24 @@ class FixGateway:
     def sessions(self) -> dict[str, FixSession]:
         return {name: client.session for name, client in self._clients.items()}
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        transport = _StreamTransport(writer, self._max_write_buffer)
-        connection = FixConnection(self._session_of, self.settings, transport, self.clock.now_ns)
-        self._connections.add(connection)
-        self.connections_accepted += 1
-        try:
-            while not connection.closed:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                try:
-                    connection.data_received(data)
-                except Exception as error:  # noqa: BLE001 - one connection's failure only
-                    self._internal_error(error, "input")
-                    connection.close()
-        except (ConnectionError, OSError):
-            pass
-        except asyncio.CancelledError:
-            pass  # the loop is shutting down; asyncio 3.11 would report a cancelled handler
-        finally:
-            connection.connection_lost()
-            self._connections.discard(connection)
-            self.frames_received += connection.frames
-            self.frames_dropped += connection.garbled
-            if not writer.is_closing():
-                writer.close()
+    def _to_flush(self, connection: _Connection) -> None:
+        """`connection` has bytes to write. They go out at the end of the next turn of the
+        loop, with what that turn adds: the venue's replies to one turn's reads arrive in
+        the next turn, so two waves of replies share each send (fewer sends, and fewer
+        wake-ups of the clients, for one turn of latency)."""
+        self._unflushed.append(connection)
+        if len(self._unflushed) == 1:
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.call_soon, self._flush)
+
+    def _flush(self) -> None:
+        connections, self._unflushed = self._unflushed, []
+        for connection in connections:
+            try:
+                connection.flush()
+            except Exception as error:  # noqa: BLE001 - one connection's failure only
+                self._internal_error(error, "output")
+                connection._transport.abort()
 
     async def _tick(self) -> None:
         while True:
@@ -340,19 +381,19 @@ class FixGateway:
         if cl_ord_id in client.live:
             self._gateway_reject(client, command, cl_ord_id, RejectReason.DUPLICATE_ORDER_ID)
             return
-        order = _Order(client, venue_id, cl_ord_id, command.side)
+        order = _Order(venue_id, cl_ord_id)
         self._orders[venue_id] = order
         client.live[cl_ord_id] = order
         client.venue_session.send(command)
 
-    def _gateway_reject(self, client: _Client, command: Any, cl_ord_id: str,
+    def _gateway_reject(self, client: _Client, command: Any, cl_ord_id: bytes,
                         reason: RejectReason) -> None:
         now = self.clock.now_ns()
         price = command.price
         report = ExecutionReport(now, self.venue.name, client.comp_id, 0, ExecType.REJECTED,
                                  command.side, price, command.quantity, 0, 0, 0, 0, 0, None, 0,
                                  reason)
-        client.session.send_message(self.codec.encode(
+        client.session.send_fields(*self.codec.encode_fields(
             report, cl_ord_id=cl_ord_id, order_id="NONE", exec_id=self._exec_id()))
 
     def _cancel_or_replace(self, client: _Client, message: simplefix.FixMessage,
@@ -365,10 +406,12 @@ class FixGateway:
         if order is None:
             reject = CancelRejected(self.clock.now_ns(), self.venue.name, client.comp_id, 0,
                                     RejectReason.UNKNOWN_ORDER, request)
-            client.session.send_message(self.codec.encode(
+            client.session.send_fields(*self.codec.encode_fields(
                 reject, cl_ord_id=cl_ord_id, orig_cl_ord_id=orig, order_id="NONE",
                 order_status=b"8"))
             return
+        if order.pending is None:
+            order.pending = []
         order.pending.append((request, cl_ord_id, orig))
         client.venue_session.send(command)
 
@@ -381,10 +424,9 @@ class FixGateway:
 
     # --- what the venue sends back ---------------------------------------------------------
 
-    def _from_venue(self, comp_id: str, message: Any) -> None:
+    def _from_venue(self, client: _Client, message: Any) -> None:
         try:
             kind = type(message)
-            client = self._clients[comp_id]
             if kind is ExecutionReport:
                 self._report(client, message)
             elif kind is CancelRejected:
@@ -403,26 +445,25 @@ class FixGateway:
         order = self._orders.get(report.order_id)
         if order is None:
             return  # not an order of this gateway's
-        if report.last_quantity:
-            order.filled += report.last_quantity
-            order.notional += report.last_quantity * report.last_price
+        last_quantity = report.last_quantity
+        if last_quantity:
+            order.filled += last_quantity
+            order.notional += last_quantity * report.last_price
         exec_type = report.exec_type
-        context: dict[str, Any] = {"cl_ord_id": order.cl_ord_id,
-                                   "order_id": report.order_id, "exec_id": self._exec_id(),
-                                   "notional": order.notional}
-        if exec_type is ExecType.CANCELED and report.reason is CancelReason.REQUESTED:
+        cl_ord_id = order.cl_ord_id
+        orig: bytes | None = None
+        if exec_type is _CANCELED and report.reason is _REQUESTED:
             answered = _pop_pending(order, "cancel")
             if answered is not None:
-                context["cl_ord_id"], context["orig_cl_ord_id"] = answered
-        elif exec_type is ExecType.REPLACED:
+                cl_ord_id, orig = answered
+        elif exec_type is _REPLACED:
             answered = _pop_pending(order, "replace")
             if answered is not None:
-                new, old = answered
-                context["cl_ord_id"], context["orig_cl_ord_id"] = answered
-                if client.live.get(old) is order:
-                    del client.live[old]
-                    client.live[new] = order
-                order.cl_ord_id = new
+                cl_ord_id, orig = answered
+                if client.live.get(orig) is order:
+                    del client.live[orig]
+                    client.live[cl_ord_id] = order
+                order.cl_ord_id = cl_ord_id
         order.status = order_status(exec_type, report.filled_quantity, report.leaves_quantity)
         if exec_type in _DONE:
             order.done = True
@@ -430,7 +471,10 @@ class FixGateway:
                 del client.live[order.cl_ord_id]
             if not order.pending:
                 del self._orders[report.order_id]
-        client.session.send_message(self.codec.encode(report, **context))
+        self._exec_count += 1
+        exec_id = b"%s%d" % (self._exec_prefix, self._exec_count)
+        client.session.send_fields(b"8", self.codec.execution_report_fields(
+            report, cl_ord_id, exec_id, order.notional, order.status, orig))
 
     def _cancel_rejected(self, client: _Client, reject: CancelRejected) -> None:
         order = self._orders.get(reject.order_id)
@@ -440,13 +484,13 @@ class FixGateway:
         cl_ord_id, orig = answered if answered is not None else (order.cl_ord_id, order.cl_ord_id)
         if order.done and not order.pending:
             del self._orders[reject.order_id]
-        client.session.send_message(self.codec.encode(
+        client.session.send_fields(*self.codec.encode_fields(
             reject, cl_ord_id=cl_ord_id, orig_cl_ord_id=orig, order_id=reject.order_id,
             order_status=order.status))
 
-    def _exec_id(self) -> str:
+    def _exec_id(self) -> bytes:
         self._exec_count += 1
-        return f"{self._exec_prefix}{self._exec_count}"
+        return b"%s%d" % (self._exec_prefix, self._exec_count)
 
     # --- market data -----------------------------------------------------------------------
 
@@ -507,7 +551,7 @@ class FixGateway:
         types = {value for tag, value in message.pairs if tag == b"269"}
         symbols = [value for tag, value in message.pairs if tag == b"55"]
         if not symbols or any(symbol != self.codec.symbol.encode() for symbol in symbols):
-            client.session.send(b"Y", [(b"262", md_req_id.encode()), (b"281", b"0"),
+            client.session.send(b"Y", [(b"262", md_req_id), (b"281", b"0"),
                                        (b"58", b"unknown symbol: this venue trades "
                                         + self.codec.symbol.encode())])
             return
@@ -533,24 +577,28 @@ class FixGateway:
             client.subscriptions[md_req_id] = _Subscription(md_req_id, top_only, b"2" in types)
 
 
-def _pop_pending(order: _Order, request: str) -> tuple[str, str] | None:
+def _pop_pending(order: _Order, request: str) -> tuple[bytes, bytes] | None:
     """The oldest pending `request` of `order` as (ClOrdID, OrigClOrdID), removed."""
-    for entry in order.pending:
-        if entry[0] == request:
-            order.pending.remove(entry)
-            return entry[1], entry[2]
+    pending = order.pending
+    if pending:
+        for entry in pending:
+            if entry[0] == request:
+                pending.remove(entry)
+                return entry[1], entry[2]
     return None
 
 
-def _text(message: simplefix.FixMessage, tag: int) -> str:
-    """A required text field (ClOrdID and the like)."""
+def _text(message: simplefix.FixMessage, tag: int) -> bytes:
+    """A required text field (ClOrdID and the like), as the wire's bytes (UTF-8 checked)."""
     key = _TAGS[tag]
     for field, value in message.pairs:
         if field == key:
             break
     else:
         raise FixDecodeError(tag, "required tag missing", session_reject_reason=1)
-    try:
-        return str(value.decode())
-    except UnicodeDecodeError:
-        raise FixDecodeError(tag, "is not UTF-8 text", session_reject_reason=6) from None
+    if not value.isascii():
+        try:
+            value.decode()
+        except UnicodeDecodeError:
+            raise FixDecodeError(tag, "is not UTF-8 text", session_reject_reason=6) from None
+    return value  # type: ignore[no-any-return]

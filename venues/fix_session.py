@@ -47,8 +47,12 @@ another HeartBtInt. A connection that does not log on within `logon_timeout_ns`,
 not answer our Logout within `logout_timeout_ns`, is closed.
 
 Persistence. `SessionStore(directory)`: per session `<sender>--<target>.json` (the next
-sequence numbers, rewritten atomically) and `<sender>--<target>.messages` (the application
-messages sent, appended as sent). Sequence numbers are saved at logon, logout,
+sequence numbers, rewritten in place by one write of a fixed width: a new file renamed over
+the old one cost about 0.4 ms of CPU and 1.4 ms of the loop's time per save on ext4, 50
+sessions a second) and `<sender>--<target>.messages` (the application
+messages sent, appended in one write per `SessionRecord.flush`: the gateway flushes a
+session's record once per turn of the loop, before that turn's bytes go to its socket, and
+a resend, a save and a close flush it too). Sequence numbers are saved at logon, logout,
 disconnection, when the acceptor stops and, while a session runs, on the first tick after
 `save_interval_ns` (1 s); at load, the next outgoing number is at least one past the last
 stored message, so only the inbound number can be behind after a crash (the client's
@@ -75,7 +79,7 @@ from urllib.parse import quote
 import simplefix  # type: ignore[import-untyped]
 
 from market.fix_codec import FixDecodeError, format_timestamp
-from market.fix_framing import FieldProblem, FixFramer, encode_message, split_fields
+from market.fix_framing import FieldProblem, FixFramer, encode_message, frame_message, split_fields
 
 __all__ = [
     "Application",
@@ -92,6 +96,7 @@ _ADMIN = frozenset((b"0", b"1", b"2", b"3", b"4", b"5", b"A"))
 _SEQ_IN_RAW = re.compile(rb"\x0134=(\d{1,10})\x01")
 _HEADER_TAGS = frozenset((b"49", b"56", b"34", b"52", b"43"))
 _PRINTABLE = re.compile(rb"[\x21-\x7e]{1,64}")
+_STATE_WIDTH = 96  # bytes of a saved .json state: two sequence numbers of up to 19 digits
 
 
 class Transport(Protocol):
@@ -144,10 +149,16 @@ class SessionRecord:
         self._index: dict[int, tuple[int, int]] = {}  # seq -> (offset, length) in the file
         self._size = 0
         self._file: Any = None
+        self._unwritten: list[bytes] = []  # appended since the last `flush`
+        self._state_file: int | None = None  # the .json file's descriptor, once saved
+        self._state_size = 0  # its length
+        self._reader: Any = None  # the .messages file opened for reading, once resent from
         if json_path is not None and json_path.exists():
-            state = json.loads(json_path.read_text())
-            self.next_sender_seq = int(state["next_sender_seq"])
-            self.next_target_seq = int(state["next_target_seq"])
+            text = json_path.read_text()
+            if text.strip():  # empty: created, never written (the messages file decides)
+                state = json.loads(text)
+                self.next_sender_seq = int(state["next_sender_seq"])
+                self.next_target_seq = int(state["next_target_seq"])
         if messages_path is not None:
             if messages_path.exists():
                 data = messages_path.read_bytes()
@@ -167,12 +178,24 @@ class SessionRecord:
         self._saved = (self.next_sender_seq, self.next_target_seq)
 
     def append(self, seq: int, raw: bytes) -> None:
+        """Keep a sent message for resends; it reaches the file at the next `flush`."""
         if self._file is None:
             self._memory[seq] = raw
             return
-        self._file.write(raw)
+        self._unwritten.append(raw)
         self._index[seq] = (self._size, len(raw))
         self._size += len(raw)
+
+    def flush(self) -> None:
+        """Write the messages appended since the last flush to the file, in one write.
+        The gateway flushes a session's record before the bytes its turn of the loop sent
+        go to the socket, so a message the client can have read is already in the file."""
+        unwritten = self._unwritten
+        if unwritten:
+            data = b"".join(unwritten) if len(unwritten) > 1 else unwritten[0]
+            unwritten.clear()
+            self._file.write(data)
+            self._file.flush()
 
     def message(self, seq: int) -> bytes | None:
         if self._file is None:
@@ -180,11 +203,12 @@ class SessionRecord:
         where = self._index.get(seq)
         if where is None:
             return None
-        self._file.flush()
-        assert self._messages_path is not None
-        with open(self._messages_path, "rb") as stored:
-            stored.seek(where[0])
-            data: bytes = stored.read(where[1])
+        self.flush()
+        if self._reader is None:
+            assert self._messages_path is not None
+            self._reader = open(self._messages_path, "rb")
+        self._reader.seek(where[0])
+        data: bytes = self._reader.read(where[1])
         return data
 
     def reset(self) -> None:
@@ -192,6 +216,8 @@ class SessionRecord:
         self.next_sender_seq = self.next_target_seq = 1
         self._memory.clear()
         self._index.clear()
+        self._unwritten.clear()
+        self._close_reader()
         if self._file is not None:
             self._file.close()
             assert self._messages_path is not None
@@ -201,13 +227,22 @@ class SessionRecord:
 
     def save(self) -> None:
         if self._file is not None:
-            self._file.flush()
+            self.flush()
         state = (self.next_sender_seq, self.next_target_seq)
         if self._json_path is None or state == self._saved:
             return
-        temporary = self._json_path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps({"next_sender_seq": state[0], "next_target_seq": state[1]}))
-        os.replace(temporary, self._json_path)
+        text = b'{"next_sender_seq": %d, "next_target_seq": %d}' % state
+        # Padded with spaces (JSON ignores them) so that a shorter text overwrites a longer.
+        text = text.ljust(_STATE_WIDTH - 1) + b"\n"
+        if self._state_file is None:
+            self._state_file = os.open(self._json_path, os.O_WRONLY | os.O_CREAT, 0o644)
+            self._state_size = os.fstat(self._state_file).st_size
+        written = os.pwrite(self._state_file, text, 0)
+        if written != len(text):
+            raise OSError(f"{self._json_path}: wrote {written} of {len(text)} bytes")
+        if self._state_size > len(text):  # longer before (numbers wider than the width)
+            os.ftruncate(self._state_file, len(text))
+        self._state_size = len(text)
         self._saved = state
 
     def close(self) -> None:
@@ -215,6 +250,15 @@ class SessionRecord:
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._state_file is not None:
+            os.close(self._state_file)
+            self._state_file = None
+        self._close_reader()
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 class SessionStore:
@@ -255,6 +299,7 @@ class FixSession:
         self._resend_requested = 0  # highest MsgSeqNum a ResendRequest already covers
         self._ours = settings.comp_id.encode()
         self._theirs = client.encode()
+        self._header = b"49=%s\x0156=%s\x0134=" % (self._ours, self._theirs)
         self.rejects_sent = 0
         self.resent = 0
         self._saved_ns = 0
@@ -268,13 +313,17 @@ class FixSession:
     def send(self, msg_type: bytes, body: list[tuple[bytes, bytes]]) -> int:
         """Number, stamp, store (application messages) and write a message; its MsgSeqNum.
         While the client is disconnected an application message is stored only."""
+        return self.send_fields(msg_type, b"".join([b"%s=%s\x01" % pair for pair in body]))
+
+    def send_fields(self, msg_type: bytes, fields: bytes) -> int:
+        """`send` for a body already written as wire bytes (`tag=value|...|`, every field
+        ending with SOH, as `FixCodec.encode_fields` gives it)."""
         record = self.record
         seq = record.next_sender_seq
         record.next_sender_seq = seq + 1
         now = self.now_ns()
-        raw = encode_message(msg_type, [(b"49", self._ours), (b"56", self._theirs),
-                                        (b"34", b"%d" % seq), (b"52", format_timestamp(now))],
-                             body)
+        raw = frame_message(b"35=%s\x01%s%d\x0152=%s\x01%s" % (
+            msg_type, self._header, seq, format_timestamp(now), fields))
         if msg_type not in _ADMIN:
             record.append(seq, raw)
         connection = self.connection
@@ -371,10 +420,12 @@ class FixSession:
         if pairs[0] != (b"8", b"FIX.4.4") or len(pairs) < 4 or pairs[2][0] != b"35":
             self.logout("BeginString must be FIX.4.4, then BodyLength and MsgType")
             return
-        header: dict[bytes, bytes] = {}
-        for tag, value in pairs[3:]:
-            if tag in _HEADER_TAGS and tag not in header:
-                header[tag] = value
+        header: dict[bytes, bytes] = dict(pairs)  # every tag once: the common case, in C
+        if len(header) != len(pairs):  # a tag twice: a header tag's first value counts
+            header = {}
+            for tag, value in pairs[3:]:
+                if tag in _HEADER_TAGS and tag not in header:
+                    header[tag] = value
         if header.get(b"49") != self._theirs or header.get(b"56") != self._ours:
             bad = 49 if header.get(b"49") != self._theirs else 56
             self.reject(message, FixDecodeError(bad, "CompID is not this session's",
@@ -413,8 +464,16 @@ class FixSession:
             if header.get(b"43") != b"Y":
                 self.logout(f"MsgSeqNum too low, expecting {expected} but received {seq}")
             return
-        self._process(message, seq)
         queued = self._queued
+        if msg_type not in _ADMIN and not queued:  # the common case: `_process`, inline
+            self.record.next_target_seq = seq + 1
+            if self.logout_sent_ns is None:
+                try:
+                    self.application.on_message(self, message)
+                except FixDecodeError as error:
+                    self.reject(message, error)
+            return
+        self._process(message, seq)
         while queued and self.connection is not None and self.logout_sent_ns is None:
             expected = self.record.next_target_seq
             following = queued.pop(expected, None)
@@ -430,6 +489,14 @@ class FixSession:
         """The message whose MsgSeqNum is the expected one."""
         record = self.record
         msg_type = message.message_type
+        if msg_type not in _ADMIN:  # the common case first
+            record.next_target_seq = seq + 1
+            if self.logout_sent_ns is None:
+                try:
+                    self.application.on_message(self, message)
+                except FixDecodeError as error:
+                    self.reject(message, error)
+            return
         if msg_type == b"4":
             self._sequence_reset(message, seq)
             return
@@ -458,11 +525,6 @@ class FixSession:
             pass  # the client rejected one of ours: nothing to undo
         elif msg_type == b"A":
             self.reject(message, FixDecodeError(35, "already logged on", session_reject_reason=5))
-        elif self.logout_sent_ns is None:
-            try:
-                self.application.on_message(self, message)
-            except FixDecodeError as error:
-                self.reject(message, error)
 
     def _sequence_reset(self, message: simplefix.FixMessage, seq: int) -> None:
         """SequenceReset: in GapFill mode (its MsgSeqNum the expected one) NewSeqNo must be
@@ -565,14 +627,18 @@ class FixConnection:
         for item in self.framer.feed(data):
             if self.closed:
                 return
-            if isinstance(item, bytes):
+            if type(item) is bytes:
                 self.frames += 1
-                self._frame(item)
+                fields = split_fields(item)
+                session = self.session
+                if session is not None and type(fields) is not FieldProblem:
+                    session.receive(fields)  # the common case, without a call to `_frame`
+                else:
+                    self._frame(item, fields)
             else:
                 self.garbled += 1  # FIX: a garbled message is ignored, as if never sent
 
-    def _frame(self, frame: bytes) -> None:
-        fields = split_fields(frame)
+    def _frame(self, frame: bytes, fields: simplefix.FixMessage | FieldProblem) -> None:
         session = self.session
         if isinstance(fields, FieldProblem):
             self.garbled += 1

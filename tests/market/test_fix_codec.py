@@ -3,6 +3,7 @@ tests), prices are exact decimals, and a bad message names its tag and the rejec
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -146,6 +147,36 @@ def test_codec_every_message_kind_round_trips_exactly(kind: str, data: st.DataOb
     notional = data.draw(ticks)
     back = _through_the_wire(CODEC, message, **_context(message, notional))
     assert _same(back, message), (message, back)
+
+
+@pytest.mark.parametrize("kind", sorted(EVERY_KIND))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_codec_encode_fields_is_the_body_of_encode_as_wire_bytes(
+        kind: str, data: st.DataObject) -> None:
+    message = data.draw(EVERY_KIND[kind])
+    context = _context(message, data.draw(ticks))
+    context.update(data.draw(st.fixed_dictionaries({}, optional={
+        "cl_ord_id": names | st.binary(min_size=1, max_size=8).filter(lambda b: b"\x01" not in b),
+        "exec_id": names, "order_id": ids, "orig_cl_ord_id": names})))
+    try:
+        fix = CODEC.encode(message, **context)
+    except FixEncodeError as error:
+        with pytest.raises(FixEncodeError, match=re.escape(str(error))):
+            CODEC.encode_fields(message, **context)
+        return
+    msg_type, body = CODEC.encode_fields(message, **context)
+    assert msg_type == fix.message_type
+    assert body == b"".join(tag + b"=" + value + b"\x01"
+                            for tag, value in fix.pairs[fix.header_index:])
+
+
+def test_codec_text_that_would_split_a_field_is_an_encode_error() -> None:
+    report = ExecutionReport(0, "LIT1", "A", 1, ExecType.NEW, Side.BUY, 1_000_100, 100, 0, 0,
+                             100, 0, 0, None, 0, None)
+    for bad in (b"A\x01B", "A\x01B", b""):
+        with pytest.raises(FixEncodeError, match="cannot be a FIX field value"):
+            CODEC.encode_fields(report, cl_ord_id=bad)
 
 
 @settings(max_examples=60, deadline=None)

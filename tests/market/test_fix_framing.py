@@ -11,9 +11,11 @@ from simplefix.parser import RAW_DATA_TAGS, RAW_LEN_TAGS  # type: ignore[import-
 
 from market.fix_framing import (
     FieldProblem,
+    checksum,
     FixFramer,
     FramingProblem,
     encode_message,
+    frame_message,
     parse_with_simplefix,
     split_fields,
 )
@@ -166,3 +168,27 @@ def test_framer_too_long_body_length_then_junk_then_a_message_does_not_wait() ->
     bad = good.replace(b"\x019=", b"\x019=1", 1)
     out = framer.feed(bad) + framer.feed(b"8") + framer.feed(_message(2))
     assert _frames(out) == [_message(2)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1500) | st.text(max_size=1500).map(lambda t: t.encode("ascii", "replace"))
+       | st.binary(min_size=200, max_size=600).map(lambda b: bytes(x | 0x80 for x in b)))
+def test_checksum_is_the_byte_sum_modulo_256_at_any_length(data: bytes) -> None:
+    assert checksum(data) == sum(data) % 256
+
+
+@pytest.mark.parametrize("text", [b"x" * 600, b"\xff" * 300, b"\xfe" * 700, b"a" * 250])
+def test_framer_long_and_non_ascii_messages_verify_and_a_wrong_checksum_is_dropped(
+        text: bytes) -> None:
+    wire = _message(1, text)
+    assert int(wire[-4:-1]) == sum(wire[:-7]) % 256
+    bad = wire[:-4] + b"%03d\x01" % ((int(wire[-4:-1]) + 1) % 256)
+    out = FixFramer().feed(bad + wire + _message(2))
+    assert _frames(out) == [wire, _message(2)]
+    assert "CheckSum (10)" in _problems(out)[0].reason
+
+
+def test_frame_message_is_encode_message_of_the_same_fields() -> None:
+    fields = [(b"49", b"CLIENT1"), (b"56", b"LIT1"), (b"34", b"7"), (b"11", b"A=B"), (b"58", b"x")]
+    assert frame_message(b"35=D\x01" + b"".join(b"%s=%s\x01" % f for f in fields)) == \
+        encode_message(b"D", fields[:3], fields[3:])

@@ -7,6 +7,7 @@ Every wait is bounded (a missing message fails the test in seconds, never hangs)
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -341,3 +342,34 @@ def test_gateway_dealer_quote_request_and_accept() -> None:
             b"take-it", b"0", b"F", b"2", quote[133])
 
     serve(dealer, test, comp_id="SDP1")
+
+
+def test_gateway_client_that_stops_reading_is_cut_off_and_the_others_keep_trading() -> None:
+    async def test(gw: FixGateway) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills up soon
+        sock.connect(("127.0.0.1", gw.port))
+        sock.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=sock)
+        stalled = FixClient("CLIENT1", "LIT1", reader, writer)
+        stalled.send(b"A", [(b"98", b"0"), (b"108", b"30")])
+        await stalled.expect(b"A")
+        for i in range(400):
+            stalled.order(f"s{i}", b"1", 100, "99.00")
+        await stalled.expect(b"8", 400)
+        # Then it asks for all of them again and again, and reads nothing more: the gateway
+        # holds what the kernel's buffers do not (a few MB on loopback), up to the limit.
+        session = gw.sessions["CLIENT1"]
+        deadline = time.monotonic() + 10
+        while session.connection is not None:
+            assert time.monotonic() < deadline, "the stalled client was not cut off"
+            stalled.send(b"2", [(b"7", b"1"), (b"16", b"0")])
+            await asyncio.sleep(0.02)
+        assert gw.connections_cut_off == 1
+        other = await FixClient.logged_on(gw.port, "CLIENT2", password="pw")
+        other.order("o1", b"2", 100, "99.00")  # trades with a resting order of CLIENT1's
+        ack, fill = await other.expect(b"8", 2)
+        assert (ack[150], fill[150], fill[39]) == (b"0", b"F", b"2")
+        writer.close()
+
+    serve(lit, test, max_write_buffer=64 * 1024)

@@ -418,3 +418,37 @@ def test_session_sequence_numbers_and_messages_survive_a_restart(tmp_path: Path)
     replies = wire.take()
     assert [(r[35], r.get(11)) for r in replies] == [(b"A", None), (b"8", b"o2"), (b"8", b"o3")]
     assert replies[0][34] == b"4"
+
+
+def test_session_record_saved_in_place_reads_back_after_numbers_shrink(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    record = store.open("LIT1", "C1")
+    record.next_sender_seq, record.next_target_seq = 123_456_789, 987_654_321
+    record.save()
+    record.next_sender_seq = 10**60  # wider than the padded width
+    record.save()
+    record.close()
+    record = store.open("LIT1", "C1")
+    assert (record.next_sender_seq, record.next_target_seq) == (10**60, 987_654_321)
+    record.append(7, order(7, b"o7"))  # a sent message: written at the next flush or save
+    record.reset()  # both back to 1: a shorter text over the longer one
+    record.next_target_seq = 5
+    record.save()
+    record.close()
+    again = store.open("LIT1", "C1")
+    assert (again.next_sender_seq, again.next_target_seq) == (1, 5)
+    assert again.message(7) is None  # the reset forgot it
+    again.close()
+
+
+def test_session_record_with_an_empty_state_file_takes_the_messages_file(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    record = store.open("LIT1", "C1")
+    record.next_sender_seq = 8
+    record.append(7, order(7, b"o7"))
+    record.close()
+    (tmp_path / "LIT1--C1.json").write_text("")  # created, never written (a crash)
+    again = store.open("LIT1", "C1")
+    assert (again.next_sender_seq, again.next_target_seq) == (8, 1)
+    assert again.message(7) == order(7, b"o7")
+    again.close()
