@@ -35,10 +35,13 @@ except ModuleNotFoundError:
 
 import argparse
 import asyncio
+import logging
 import random
 import time
 import traceback
 from typing import Any
+
+import structlog
 
 from market.clock import current_clock, run
 from market.fix_codec import FixCodec, FixDecodeError, format_timestamp
@@ -359,6 +362,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
+    # The fuzzing session logs on thousands of times: keep the gateway's info lines out.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     crashes: list[str] = []
     started = time.perf_counter()
     offline = offline_pass(args.messages, args.seed, crashes)
