@@ -19,14 +19,17 @@ Each slice (every `slice_interval_ns` from the parent's start):
    a midpoint peg with a minimum quantity at a dark pool, an RFQ at a dealer. In the last
    `cleanup_ns` of the horizon the allocator is bypassed: what is left is split over the
    lit venues and taken, so the parent completes (clean-up slices are not fed back).
-   With `max_lag_ns`, the same rule keeps the router on its schedule all along: shares the
-   schedule wanted done `max_lag_ns` ago that are neither filled nor working are taken at
-   the lit venues first (a catch-up record, not fed back either), and only the rest of the
-   slice goes to the allocator. Why: an allocator that explores (a dark pool that may or
-   may not fill, a passive post) leaves shares unfilled, and re-sending them to the same
-   choice can leave the parent far behind its schedule; the price drift over that lag is
-   risk the schedule was chosen to avoid (and, with the router's own impact pushing the
-   price away, a cost).
+   The catch-up rule keeps the router on its schedule all along: shares the schedule
+   wanted done `max_lag_ns` ago that are neither filled nor working are taken at the lit
+   venues first (a catch-up record, not fed back either), and only the rest of the slice
+   goes to the allocator. By default (`max_lag_ns="auto"`) an urgent parent (urgency >=
+   0.5, whose lit children take anyway) may run at most `URGENT_MAX_LAG_SLICES` slices
+   behind; a passive one has no catch-up (its posts are expected to wait); None turns it
+   off. Why: an allocator that explores (a dark pool that may or may not fill, a dealer
+   that may reject) leaves shares unfilled, and re-sending them to the same choice can
+   leave the parent far behind its schedule (measured in the regime-shift study: 4,000 of
+   24,000 shares); the price drift over that lag is risk the schedule was chosen to avoid
+   (and, with the router's own impact pushing the price away, a cost).
 
 Every child passes `ExecutionPolicy.check` just before it is sent; a child the policy
 forbids is never sent (counted in `policy_refusals`). `kill()` is the kill switch: nothing
@@ -41,7 +44,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from agents.agent import Agent
 from market.features import FeatureTracker
@@ -60,9 +63,10 @@ from router.reward import FillCost, venue_reward
 from router.schedules.base import Schedule
 from router.tactics import Child, VenueKind, VenueProfile, accept_dealer_quote, place_child
 
-__all__ = ["SmartOrderRouter", "SliceRecord"]
+__all__ = ["SmartOrderRouter", "SliceRecord", "URGENT_MAX_LAG_SLICES"]
 
 _NS = 1_000_000_000
+URGENT_MAX_LAG_SLICES = 2  # the default catch-up of an urgent parent, in slices
 _DONE = (ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED)
 
 
@@ -97,7 +101,7 @@ class SmartOrderRouter(Agent):
         markout_ns: int = _NS,
         cost_scale_bps: float = 20.0,
         cleanup_ns: int = 0,
-        max_lag_ns: int | None = None,
+        max_lag_ns: int | None | Literal["auto"] = "auto",
         feature_venue: str | None = None,
         volatility_window_ns: int = 30 * _NS,
         flow_window_ns: int = 10 * _NS,
@@ -107,10 +111,14 @@ class SmartOrderRouter(Agent):
             raise ValueError(f"{name}: slice_interval_ns was {slice_interval_ns}, expected > 0")
         if markout_ns < 0:
             raise ValueError(f"{name}: markout_ns was {markout_ns}, expected >= 0")
-        if max_lag_ns is not None and max_lag_ns < 0:
-            raise ValueError(f"{name}: max_lag_ns was {max_lag_ns}, expected None or >= 0")
+        if max_lag_ns == "auto":
+            max_lag_ns = (URGENT_MAX_LAG_SLICES * slice_interval_ns if parent.urgency >= 0.5
+                          else None)
+        elif max_lag_ns is not None and (type(max_lag_ns) is not int or max_lag_ns < 0):
+            raise ValueError(f"{name}: max_lag_ns was {max_lag_ns!r}, expected 'auto', None or "
+                             "an int >= 0")
         self.parent = parent
-        self.max_lag_ns = max_lag_ns
+        self.max_lag_ns: int | None = max_lag_ns
         self.schedule = schedule
         self.allocator = allocator
         self.profiles = {v.name: v for v in venues}
@@ -138,6 +146,7 @@ class SmartOrderRouter(Agent):
         self._open: dict[int, Child] = {}  # children not yet done: what `working` sums
         self.slices: list[SliceRecord] = []
         self._pending: deque[SliceRecord] = deque()
+        self._targets: deque[tuple[int, int]] = deque()  # (slice time, target then), for catch-up
         self._touch: dict[str, tuple[int | None, int | None]] = {}
         self._rfq: dict[int, tuple[SliceRecord, str, int]] = {}  # request id -> slice, venue, shares
         self._started = False
@@ -216,7 +225,7 @@ class SmartOrderRouter(Agent):
             return
         lit = [name for name in allowed if self.profiles[name].kind is VenueKind.LIT]
         if lit and self.max_lag_ns is not None and now < parent.end_ns - self.cleanup_ns:
-            overdue = (self.schedule.target_filled(now - self.max_lag_ns) - self.filled
+            overdue = (self._target_before(now, self.max_lag_ns) - self.filled
                        - self.working_not_canceling)
             lot = self.profiles[lit[0]].lot_size
             catch = min(overdue, want)
@@ -241,6 +250,16 @@ class SmartOrderRouter(Agent):
         else:
             allocation = self.allocator.choose(want, allowed, record.context)
         self._place(record, allocation, want)
+
+    def _target_before(self, now: int, lag_ns: int) -> int:
+        """The schedule's target as it stood `lag_ns` ago (at the last slice at or before
+        then; 0 before the first). Recorded, not recomputed: an online schedule (POV) knows
+        only the volume so far, so asking it about the past would answer with the present."""
+        history = self._targets
+        history.append((now, self.schedule.target_filled(now)))
+        while len(history) > 1 and history[1][0] <= now - lag_ns:
+            history.popleft()
+        return history[0][1] if history[0][0] <= now - lag_ns else 0
 
     def _split_lit(self, shares: int, lit: Sequence[str]) -> Mapping[str, int]:
         """`shares` in whole lots, evenly over the lit venues `lit` (the earlier ones get the

@@ -17,6 +17,7 @@ from market.messages import Side
 from router.allocators.base import Allocation, Allocator, VenueFeedback
 from router.execution_policy import ExecutionPolicy
 from router.parent_order import ParentOrder
+from router.schedules.pov import POV
 from router.schedules.twap import TWAP
 from router.smart_order_router import SmartOrderRouter
 from router.tactics import VenueKind, VenueProfile
@@ -295,3 +296,54 @@ def test_router_max_lag_takes_overdue_shares_at_lit_and_keeps_them_from_the_allo
     schedule = router.schedule
     for record in catch_ups:
         assert 0 < record.quantity <= schedule.target_filled(record.t_ns - 2 * S)
+
+
+@pytest.mark.parametrize(("urgency", "max_lag", "expected"), [
+    (0.7, "auto", 2 * S), (0.5, "auto", 2 * S), (0.2, "auto", None), (0.7, None, None),
+    (0.2, 3 * S, 3 * S),
+])
+def test_router_catch_up_default_is_two_slices_for_an_urgent_parent_only(
+    urgency: float, max_lag: Any, expected: int | None,
+) -> None:
+    parent = ParentOrder(6, Side.BUY, 1_000, start_ns=0, end_ns=10 * S, urgency=urgency)
+    router = SmartOrderRouter("SOR", parent, TWAP(parent.quantity, 0, 10 * S),
+                              EqualSplit(["LIT1"], None), [VenueProfile("LIT1", VenueKind.LIT)],
+                              slice_interval_ns=S, max_lag_ns=max_lag)
+    assert router.max_lag_ns == expected
+
+
+def test_router_negative_max_lag_is_refused_with_its_name() -> None:
+    parent = ParentOrder(7, Side.BUY, 1_000, start_ns=0, end_ns=10 * S)
+    with pytest.raises(ValueError, match="SOR: max_lag_ns was -1"):
+        SmartOrderRouter("SOR", parent, TWAP(parent.quantity, 0, 10 * S),
+                         EqualSplit(["LIT1"], None), [VenueProfile("LIT1", VenueKind.LIT)],
+                         max_lag_ns=-1)
+
+
+def test_router_catch_up_under_pov_compares_with_the_target_as_it_stood_then() -> None:
+    """POV knows only the volume so far: asked about the past, it answers with the present.
+    The catch-up rule must use the target recorded `max_lag_ns` ago, or every share would
+    look overdue and the allocator would never get a slice."""
+    parent = ParentOrder(8, Side.BUY, 6_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
+    sim = Simulation("router-pov", seed=5, end_ns=25 * S, keep_log_lines=False)
+    held: list[SmartOrderRouter] = []
+
+    def setup(s: Simulation) -> None:
+        market = build_market(s, SMALL)
+        venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
+                  for v in market.config.lit_venues]
+        router = SmartOrderRouter(
+            "SOR", parent, POV(parent.quantity, parent.start_ns, parent.end_ns, rate=0.2),
+            EqualSplit([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
+            slice_interval_ns=S, markout_ns=S, max_lag_ns=2 * S)
+        s.add_agent(router)
+        for v in venues:
+            router.connect(market.venues[v.name], Latency(100_000))
+        held.append(router)
+
+    sim.run(setup)
+    router = held[0]
+    assert router.filled > 0
+    own = [r for r in router.slices if not r.catch_up and r.allocation]
+    catch_ups = [r for r in router.slices if r.catch_up]
+    assert len(own) >= 8 and len(own) > 2 * len(catch_ups), (len(own), len(catch_ups))
