@@ -352,7 +352,9 @@ class SmartOrderRouter(Agent):
             self._score(record)
 
     def _score(self, record: SliceRecord) -> None:
-        markout_mid = self.mid()
+        # The mid now, markout_ns or more after the fills; markout_ns == 0 charges no markout
+        # (the mid would still have moved since the fills: a slice has passed).
+        markout_mid = self.mid() if self.markout_ns > 0 else None
         feedback = []
         for venue, cost in record.costs.items():
             reward = venue_reward(cost, markout_mid, self.cost_scale_bps)

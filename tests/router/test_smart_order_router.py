@@ -17,6 +17,7 @@ from market.messages import Side
 from router.allocators.base import Allocation, Allocator, VenueFeedback
 from router.execution_policy import ExecutionPolicy
 from router.parent_order import ParentOrder
+from router.reward import venue_reward
 from router.schedules.pov import POV
 from router.schedules.twap import TWAP
 from router.smart_order_router import SmartOrderRouter
@@ -347,3 +348,33 @@ def test_router_catch_up_under_pov_compares_with_the_target_as_it_stood_then() -
     own = [r for r in router.slices if not r.catch_up and r.allocation]
     catch_ups = [r for r in router.slices if r.catch_up]
     assert len(own) >= 8 and len(own) > 2 * len(catch_ups), (len(own), len(catch_ups))
+
+
+@pytest.mark.parametrize("markout_ns", [0, S])
+def test_router_zero_markout_charges_no_markout(markout_ns: int) -> None:
+    """markout_ns == 0 scores each venue on its price and fees against the decision mid
+    alone; otherwise the mid at scoring time enters (it has moved on some slices)."""
+    parent = ParentOrder(9, Side.BUY, 8_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
+    sim = Simulation("router-markout", seed=3, end_ns=25 * S, keep_log_lines=False)
+    held: list[SmartOrderRouter] = []
+
+    def setup(s: Simulation) -> None:
+        market = build_market(s, SMALL)
+        venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
+                  for v in market.config.lit_venues]
+        router = SmartOrderRouter(
+            "SOR", parent, TWAP(parent.quantity, parent.start_ns, parent.end_ns),
+            EqualSplit([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
+            slice_interval_ns=S, markout_ns=markout_ns, cost_scale_bps=3.0)
+        s.add_agent(router)
+        for v in venues:
+            router.connect(market.venues[v.name], Latency(100_000))
+        held.append(router)
+
+    sim.run(setup)
+    router = held[0]
+    scored = [(r.rewards[v], venue_reward(c, None, 3.0)) for r in router.slices if r.evaluated
+              for v, c in r.costs.items() if c.filled]
+    assert len(scored) > 20
+    differ = sum(1 for reward, without in scored if reward != pytest.approx(without))
+    assert (differ == 0) if markout_ns == 0 else (differ > 0), differ
