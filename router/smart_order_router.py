@@ -7,12 +7,29 @@ Each slice (every `slice_interval_ns` from the parent's start):
 2. children still working from earlier slices are canceled (stale posts and dark orders
    are re-routed, not left behind);
 3. the schedule says how much should be done by the end of this slice; the rest, minus
-   what is still working, is the slice quantity;
+   what is still working and not being canceled, is the slice quantity — capped so that
+   filled + everything working (cancels in flight included) never exceeds the parent.
+   Why not wait for the cancels' acknowledgements: they come back a round trip later, and
+   the canceled shares would sit out a whole slice before being re-routed, so a router
+   whose dark children often go unfilled would run a slice or two behind its schedule
+   (measured: a dark-heavy allocation trailed TWAP by about 4 slices' worth of shares),
+   which costs it the price drift over that lag at the end;
 4. the allocator splits it over the venues the policy allows (`choose`), and the tactic of
    each venue's kind places the children (`router.tactics`): take or post at a lit venue,
    a midpoint peg with a minimum quantity at a dark pool, an RFQ at a dealer. In the last
    `cleanup_ns` of the horizon the allocator is bypassed: what is left is split over the
    lit venues and taken, so the parent completes (clean-up slices are not fed back).
+   The catch-up rule keeps the router on its schedule all along: shares the schedule
+   wanted done `max_lag_ns` ago that are neither filled nor working are taken at the lit
+   venues first (a catch-up record, not fed back either), and only the rest of the slice
+   goes to the allocator. By default (`max_lag_ns="auto"`) an urgent parent (urgency >=
+   0.5, whose lit children take anyway) may run at most `URGENT_MAX_LAG_SLICES` slices
+   behind; a passive one has no catch-up (its posts are expected to wait); None turns it
+   off. Why: an allocator that explores (a dark pool that may or may not fill, a dealer
+   that may reject) leaves shares unfilled, and re-sending them to the same choice can
+   leave the parent far behind its schedule (measured in the regime-shift study: 4,000 of
+   24,000 shares); the price drift over that lag is risk the schedule was chosen to avoid
+   (and, with the router's own impact pushing the price away, a cost).
 
 Every child passes `ExecutionPolicy.check` just before it is sent; a child the policy
 forbids is never sent (counted in `policy_refusals`). `kill()` is the kill switch: nothing
@@ -27,7 +44,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from agents.agent import Agent
 from market.features import FeatureTracker
@@ -46,9 +63,10 @@ from router.reward import FillCost, venue_reward
 from router.schedules.base import Schedule
 from router.tactics import Child, VenueKind, VenueProfile, accept_dealer_quote, place_child
 
-__all__ = ["SmartOrderRouter", "SliceRecord"]
+__all__ = ["SmartOrderRouter", "SliceRecord", "URGENT_MAX_LAG_SLICES"]
 
 _NS = 1_000_000_000
+URGENT_MAX_LAG_SLICES = 2  # the default catch-up of an urgent parent, in slices
 _DONE = (ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED)
 
 
@@ -67,6 +85,7 @@ class SliceRecord:
     rewards: dict[str, float] = field(default_factory=dict)
     evaluated: bool = False
     cleanup: bool = False  # allocated by the clean-up rule, not by the allocator
+    catch_up: bool = False  # allocated by the catch-up rule (`max_lag_ns`), not by the allocator
 
 
 class SmartOrderRouter(Agent):
@@ -82,6 +101,7 @@ class SmartOrderRouter(Agent):
         markout_ns: int = _NS,
         cost_scale_bps: float = 20.0,
         cleanup_ns: int = 0,
+        max_lag_ns: int | None | Literal["auto"] = "auto",
         feature_venue: str | None = None,
         volatility_window_ns: int = 30 * _NS,
         flow_window_ns: int = 10 * _NS,
@@ -91,7 +111,14 @@ class SmartOrderRouter(Agent):
             raise ValueError(f"{name}: slice_interval_ns was {slice_interval_ns}, expected > 0")
         if markout_ns < 0:
             raise ValueError(f"{name}: markout_ns was {markout_ns}, expected >= 0")
+        if max_lag_ns == "auto":
+            max_lag_ns = (URGENT_MAX_LAG_SLICES * slice_interval_ns if parent.urgency >= 0.5
+                          else None)
+        elif max_lag_ns is not None and (type(max_lag_ns) is not int or max_lag_ns < 0):
+            raise ValueError(f"{name}: max_lag_ns was {max_lag_ns!r}, expected 'auto', None or "
+                             "an int >= 0")
         self.parent = parent
+        self.max_lag_ns: int | None = max_lag_ns
         self.schedule = schedule
         self.allocator = allocator
         self.profiles = {v.name: v for v in venues}
@@ -119,6 +146,7 @@ class SmartOrderRouter(Agent):
         self._open: dict[int, Child] = {}  # children not yet done: what `working` sums
         self.slices: list[SliceRecord] = []
         self._pending: deque[SliceRecord] = deque()
+        self._targets: deque[tuple[int, int]] = deque()  # (slice time, target then), for catch-up
         self._touch: dict[str, tuple[int | None, int | None]] = {}
         self._rfq: dict[int, tuple[SliceRecord, str, int]] = {}  # request id -> slice, venue, shares
         self._started = False
@@ -130,6 +158,11 @@ class SmartOrderRouter(Agent):
     def working(self) -> int:
         """Shares in children not yet done (including those being canceled)."""
         return sum(c.leaves for c in self._open.values())
+
+    @property
+    def working_not_canceling(self) -> int:
+        """Shares in children not yet done and not being canceled (expected to fill)."""
+        return sum(c.leaves for c in self._open.values() if not c.cancel_sent)
 
     @property
     def remaining(self) -> int:
@@ -180,7 +213,8 @@ class SmartOrderRouter(Agent):
         parent = self.parent
         horizon = min(now + self.slice_interval_ns, parent.end_ns)
         target = min(parent.quantity, self.schedule.target_filled(horizon))
-        want = min(target - self.filled - self.working, self.remaining - self.working)
+        want = min(target - self.filled - self.working_not_canceling,
+                   self.remaining - self.working)
         record = SliceRecord(index, now, max(0, want), self.mid(), self.context())
         self.slices.append(record)
         self._pending.append(record)
@@ -190,27 +224,68 @@ class SmartOrderRouter(Agent):
         if not allowed:
             return
         lit = [name for name in allowed if self.profiles[name].kind is VenueKind.LIT]
+        if lit and self.max_lag_ns is not None and now < parent.end_ns - self.cleanup_ns:
+            overdue = (self._target_before(now, self.max_lag_ns) - self.filled
+                       - self.working_not_canceling)
+            lot = self.profiles[lit[0]].lot_size
+            catch = min(overdue, want)
+            catch -= catch % lot
+            if catch > 0:
+                catch_up = SliceRecord(index, now, catch, record.decision_mid, record.context,
+                                       catch_up=True)
+                self.slices.append(catch_up)
+                self._pending.append(catch_up)
+                taking, self.force_take = self.force_take, True
+                sent = self._place(catch_up, self._split_lit(catch, lit), catch)
+                self.force_take = taking
+                want -= sent
+                record.quantity = want
+                if want <= 0:
+                    return
         if lit and now >= parent.end_ns - self.cleanup_ns:
             # Clean-up: what is left goes to the lit venues, taking, so the parent completes.
             self.force_take = True
             record.cleanup = True
-            share, extra = divmod(want // self.profiles[lit[0]].lot_size, len(lit))
-            allocation: Mapping[str, int] = {name: (share + (i < extra)) * self.profiles[name].lot_size
-                          for i, name in enumerate(lit)}
+            allocation = self._split_lit(want, lit)
         else:
             allocation = self.allocator.choose(want, allowed, record.context)
-        budget = want
+        self._place(record, allocation, want)
+
+    def _target_before(self, now: int, lag_ns: int) -> int:
+        """The schedule's target as it stood `lag_ns` ago (at the last slice at or before
+        then; 0 before the first). Recorded, not recomputed: an online schedule (POV) knows
+        only the volume so far, so asking it about the past would answer with the present."""
+        history = self._targets
+        history.append((now, self.schedule.target_filled(now)))
+        while len(history) > 1 and history[1][0] <= now - lag_ns:
+            history.popleft()
+        return history[0][1] if history[0][0] <= now - lag_ns else 0
+
+    def _split_lit(self, shares: int, lit: Sequence[str]) -> Mapping[str, int]:
+        """`shares` in whole lots, evenly over the lit venues `lit` (the earlier ones get the
+        odd lots)."""
+        share, extra = divmod(shares // self.profiles[lit[0]].lot_size, len(lit))
+        return {name: (share + (i < extra)) * self.profiles[name].lot_size
+                for i, name in enumerate(lit)}
+
+    def _place(self, record: SliceRecord, allocation: Mapping[str, int], budget: int) -> int:
+        """Send the allocation's children (policy caps applied, at most `budget` shares in
+        all); returns the shares sent."""
+        parent = self.parent
+        sent = 0
         for venue, shares in allocation.items():
             profile = self.profiles.get(venue)
             if profile is None or not parent.policy.allows_venue(venue) or shares <= 0:
                 continue
-            shares = parent.policy.cap_quantity(min(shares, budget), self.filled, self.working,
-                                                self.market_volume, profile.lot_size)
+            shares = parent.policy.cap_quantity(min(shares, budget - sent), self.filled,
+                                                self.working, self.market_volume,
+                                                profile.lot_size)
             if shares <= 0:
                 continue
             if place_child(self, record, profile, shares):
-                budget -= shares
+                sent += shares
                 record.allocation[venue] = record.allocation.get(venue, 0) + shares
+        return sent
 
     def _cancel_working(self) -> None:
         for child in self._open.values():
@@ -277,7 +352,9 @@ class SmartOrderRouter(Agent):
             self._score(record)
 
     def _score(self, record: SliceRecord) -> None:
-        markout_mid = self.mid()
+        # The mid now, markout_ns or more after the fills; markout_ns == 0 charges no markout
+        # (the mid would still have moved since the fills: a slice has passed).
+        markout_mid = self.mid() if self.markout_ns > 0 else None
         feedback = []
         for venue, cost in record.costs.items():
             reward = venue_reward(cost, markout_mid, self.cost_scale_bps)
@@ -287,7 +364,7 @@ class SmartOrderRouter(Agent):
             feedback.append(VenueFeedback(venue, cost.sent, cost.filled, reward, censored,
                                           record.context))
         record.evaluated = True
-        if feedback and not record.cleanup:
+        if feedback and not record.cleanup and not record.catch_up:
             self.allocator.update(feedback)
 
     # --- used by the tactics -------------------------------------------------------------

@@ -17,6 +17,8 @@ from market.messages import Side
 from router.allocators.base import Allocation, Allocator, VenueFeedback
 from router.execution_policy import ExecutionPolicy
 from router.parent_order import ParentOrder
+from router.reward import venue_reward
+from router.schedules.pov import POV
 from router.schedules.twap import TWAP
 from router.smart_order_router import SmartOrderRouter
 from router.tactics import VenueKind, VenueProfile
@@ -211,3 +213,168 @@ def test_router_random_policies_no_child_ever_violates_them(
                                  if policy.max_child_size else
                                  policy.max_participation * router.market_volume
                                  + policy.participation_allowance + parent.quantity)
+
+
+# --- re-routing and the catch-up rule -------------------------------------------------------------
+
+DRY = MarketConfig(
+    noise=NoiseConfig(count=30, rate=1.0, dark_fraction=0.0),
+    informed=InformedConfig(count=5, rate=0.5, dark_fraction=0.0),
+    market_makers=MarketMakerConfig(count=2),
+    dealer_clients=DealerClientConfig(count=0),
+)
+
+
+class DarkOnly(Allocator):
+    """Everything to DARK1, whatever happens: an allocator that never learns."""
+
+    def __init__(self, venues: Sequence[str], rng: Any) -> None:
+        super().__init__(venues, rng)
+        self.updates: list[VenueFeedback] = []
+
+    def choose(self, quantity: int, venues: Sequence[str] | None = None,
+               context: Sequence[float] | None = None) -> Allocation:
+        return {"DARK1": quantity - quantity % 100}
+
+    def update(self, feedback: Sequence[VenueFeedback]) -> None:
+        self.updates.extend(feedback)
+
+
+def run_dark_only(max_lag_ns: int | None) -> SmartOrderRouter:
+    """A parent worked by `DarkOnly` in a market where nobody rests in the dark pool."""
+    parent = ParentOrder(5, Side.BUY, 6_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
+    sim = Simulation("router-dry", seed=5, end_ns=25 * S, keep_log_lines=False)
+    held: list[SmartOrderRouter] = []
+
+    def setup(s: Simulation) -> None:
+        market = build_market(s, DRY)
+        venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
+                  for v in market.config.lit_venues]
+        venues.append(VenueProfile("DARK1", VenueKind.DARK, 1, 100))
+        router = SmartOrderRouter(
+            "SOR", parent, TWAP(parent.quantity, parent.start_ns, parent.end_ns),
+            DarkOnly([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
+            slice_interval_ns=S, markout_ns=S, max_lag_ns=max_lag_ns)
+        s.add_agent(router)
+        for v in venues:
+            router.connect(market.venues[v.name], Latency(100_000),
+                           market_data=v.kind is VenueKind.LIT)
+        held.append(router)
+
+    sim.run(setup)
+    return held[0]
+
+
+def test_router_unfilled_dark_child_is_rerouted_at_the_very_next_slice() -> None:
+    router = run_dark_only(max_lag_ns=None)
+    assert router.filled == 0  # nobody rests in the pool
+    schedule = router.schedule
+    early = [r for r in router.slices
+             if schedule.target_filled(r.t_ns + router.slice_interval_ns) <= 3_000]
+    assert len(early) >= 8
+    for record in early:
+        # Nothing filled, and the previous slice's child is being canceled: the slice asks
+        # for everything the schedule wants by its end, not only the new increment. (Later,
+        # filled + everything working, cancels in flight included, may not exceed the parent.)
+        horizon = record.t_ns + router.slice_interval_ns
+        assert record.quantity == schedule.target_filled(horizon), record
+
+
+def test_router_max_lag_takes_overdue_shares_at_lit_and_keeps_them_from_the_allocator() -> None:
+    router = run_dark_only(max_lag_ns=2 * S)
+    parent = router.parent
+    # Without the rule this parent fills nothing (see above); with it, it ends about 2 s
+    # of schedule behind (no clean-up in this run).
+    assert router.filled >= router.schedule.target_filled(parent.end_ns - 3 * S), router.filled
+    catch_ups = [r for r in router.slices if r.catch_up]
+    assert catch_ups and all(set(r.allocation) <= {"LIT1", "LIT2", "LIT3"} for r in catch_ups)
+    assert all(set(r.allocation) <= {"DARK1"} for r in router.slices if not r.catch_up)
+    # The allocator hears only about its own choices: no catch-up child is fed back.
+    allocator = router.allocator
+    assert isinstance(allocator, DarkOnly)
+    assert allocator.updates and {f.venue for f in allocator.updates} == {"DARK1"}
+    # A catch-up takes only what was overdue: at most what the schedule wanted 2 s before.
+    schedule = router.schedule
+    for record in catch_ups:
+        assert 0 < record.quantity <= schedule.target_filled(record.t_ns - 2 * S)
+
+
+@pytest.mark.parametrize(("urgency", "max_lag", "expected"), [
+    (0.7, "auto", 2 * S), (0.5, "auto", 2 * S), (0.2, "auto", None), (0.7, None, None),
+    (0.2, 3 * S, 3 * S),
+])
+def test_router_catch_up_default_is_two_slices_for_an_urgent_parent_only(
+    urgency: float, max_lag: Any, expected: int | None,
+) -> None:
+    parent = ParentOrder(6, Side.BUY, 1_000, start_ns=0, end_ns=10 * S, urgency=urgency)
+    router = SmartOrderRouter("SOR", parent, TWAP(parent.quantity, 0, 10 * S),
+                              EqualSplit(["LIT1"], None), [VenueProfile("LIT1", VenueKind.LIT)],
+                              slice_interval_ns=S, max_lag_ns=max_lag)
+    assert router.max_lag_ns == expected
+
+
+def test_router_negative_max_lag_is_refused_with_its_name() -> None:
+    parent = ParentOrder(7, Side.BUY, 1_000, start_ns=0, end_ns=10 * S)
+    with pytest.raises(ValueError, match="SOR: max_lag_ns was -1"):
+        SmartOrderRouter("SOR", parent, TWAP(parent.quantity, 0, 10 * S),
+                         EqualSplit(["LIT1"], None), [VenueProfile("LIT1", VenueKind.LIT)],
+                         max_lag_ns=-1)
+
+
+def test_router_catch_up_under_pov_compares_with_the_target_as_it_stood_then() -> None:
+    """POV knows only the volume so far: asked about the past, it answers with the present.
+    The catch-up rule must use the target recorded `max_lag_ns` ago, or every share would
+    look overdue and the allocator would never get a slice."""
+    parent = ParentOrder(8, Side.BUY, 6_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
+    sim = Simulation("router-pov", seed=5, end_ns=25 * S, keep_log_lines=False)
+    held: list[SmartOrderRouter] = []
+
+    def setup(s: Simulation) -> None:
+        market = build_market(s, SMALL)
+        venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
+                  for v in market.config.lit_venues]
+        router = SmartOrderRouter(
+            "SOR", parent, POV(parent.quantity, parent.start_ns, parent.end_ns, rate=0.2),
+            EqualSplit([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
+            slice_interval_ns=S, markout_ns=S, max_lag_ns=2 * S)
+        s.add_agent(router)
+        for v in venues:
+            router.connect(market.venues[v.name], Latency(100_000))
+        held.append(router)
+
+    sim.run(setup)
+    router = held[0]
+    assert router.filled > 0
+    own = [r for r in router.slices if not r.catch_up and r.allocation]
+    catch_ups = [r for r in router.slices if r.catch_up]
+    assert len(own) >= 8 and len(own) > 2 * len(catch_ups), (len(own), len(catch_ups))
+
+
+@pytest.mark.parametrize("markout_ns", [0, S])
+def test_router_zero_markout_charges_no_markout(markout_ns: int) -> None:
+    """markout_ns == 0 scores each venue on its price and fees against the decision mid
+    alone; otherwise the mid at scoring time enters (it has moved on some slices)."""
+    parent = ParentOrder(9, Side.BUY, 8_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
+    sim = Simulation("router-markout", seed=3, end_ns=25 * S, keep_log_lines=False)
+    held: list[SmartOrderRouter] = []
+
+    def setup(s: Simulation) -> None:
+        market = build_market(s, SMALL)
+        venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
+                  for v in market.config.lit_venues]
+        router = SmartOrderRouter(
+            "SOR", parent, TWAP(parent.quantity, parent.start_ns, parent.end_ns),
+            EqualSplit([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
+            slice_interval_ns=S, markout_ns=markout_ns, cost_scale_bps=3.0)
+        s.add_agent(router)
+        for v in venues:
+            router.connect(market.venues[v.name], Latency(100_000))
+        held.append(router)
+
+    sim.run(setup)
+    router = held[0]
+    scored = [(r.rewards[v], venue_reward(c, None, 3.0)) for r in router.slices if r.evaluated
+              for v, c in r.costs.items() if c.filled]
+    assert len(scored) > 20
+    differ = sum(1 for reward, without in scored if reward != pytest.approx(without))
+    assert (differ == 0) if markout_ns == 0 else (differ > 0), differ

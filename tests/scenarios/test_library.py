@@ -69,8 +69,8 @@ def _check_dark_pool_dries_up(result: ScenarioResult) -> None:
 
 def _check_dark_pool_turns_toxic(result: ScenarioResult) -> None:
     feed = result.market.feed
-    assert feed.subscription("DARK1").fixed_ns == 10_000 + 2 * S  # stale reference
-    assert feed.subscription("arbitrageurs-0").fixed_ns == 10_000 + 2 * S  # the pool's view
+    assert feed.subscription("DARK1").fixed_ns == 10_000 + 60 * S  # stalled reference
+    assert feed.subscription("arbitrageurs-0").fixed_ns == 10_000 + 60 * S  # the pool's view
     assert feed.subscription("DARK2").fixed_ns == 10_000
     arbs = _by(_in(result, "NewOrder", "DARK1"), "arbitrageurs-")
     assert not [e for e in arbs if e["t"] < 60 * S]
