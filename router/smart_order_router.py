@@ -151,6 +151,7 @@ class SmartOrderRouter(Agent):
         self._rfq: dict[int, tuple[SliceRecord, str, int]] = {}  # request id -> slice, venue, shares
         self._started = False
         self._observe_displayed = getattr(allocator, "observe_displayed", None)
+        self._observe_touch = getattr(allocator, "observe_touch", None)
 
     # --- what the router knows -----------------------------------------------------------
 
@@ -326,6 +327,13 @@ class SmartOrderRouter(Agent):
             if self._observe_displayed is not None:  # pro-rata allocators size by display
                 self._observe_displayed(message.venue, message.ask_quantity
                                         if self.parent.side is Side.BUY else message.bid_quantity)
+            if self._observe_touch is not None:  # price-aware allocators: the touch to take
+                if self.parent.side is Side.BUY:
+                    self._observe_touch(message.venue, Side.BUY, message.ask_price,
+                                        message.ask_quantity)
+                else:
+                    self._observe_touch(message.venue, Side.SELL, message.bid_price,
+                                        message.bid_quantity)
             if self._features is not None and message.venue == self.feature_venue:
                 self._features.on_l1_snapshot(message)
         elif kind is L2Snapshot:
@@ -362,7 +370,8 @@ class SmartOrderRouter(Agent):
             censored = (self.profiles[venue].kind is VenueKind.DARK and cost.sent > 0
                         and cost.filled >= cost.sent)
             feedback.append(VenueFeedback(venue, cost.sent, cost.filled, reward, censored,
-                                          record.context))
+                                          record.context,
+                                          cost.cost_bps(markout_mid) if cost.filled else None))
         record.evaluated = True
         if feedback and not record.cleanup and not record.catch_up:
             self.allocator.update(feedback)

@@ -5,6 +5,7 @@ registry that loads one by key or by `module:Class`."""
 from router.allocators.base import Allocation, Allocator, VenueFeedback
 from router.allocators.censored_dark import CensoredDarkAllocator
 from router.allocators.change_detection import CusumUCB
+from router.allocators.cost_based import CostBasedSplit
 from router.allocators.dark_first import DarkFirst
 from router.allocators.discounted_ucb import DiscountedUCB
 from router.allocators.epsilon_greedy import EpsilonGreedy
@@ -22,6 +23,7 @@ __all__ = [
     "Allocator",
     "AllocatorSpecError",
     "CensoredDarkAllocator",
+    "CostBasedSplit",
     "CusumUCB",
     "DarkFirst",
     "DiscountedUCB",

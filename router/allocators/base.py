@@ -35,6 +35,7 @@ class VenueFeedback(NamedTuple):
     reward: float  # higher is better: e.g. filled share of the slice minus cost, see router.reward
     censored: bool  # True when filled == sent at a venue that hides its liquidity (dark pool)
     context: tuple[float, ...] | None = None  # the features seen at decision time, if any
+    cost_bps: float | None = None  # per filled share: price vs decision mid + fees - markout
 
 
 class Allocator(ABC):

@@ -19,6 +19,7 @@ from market.plugins import load_class
 from router.allocators.base import Allocator
 from router.allocators.censored_dark import CensoredDarkAllocator
 from router.allocators.change_detection import CusumUCB
+from router.allocators.cost_based import CostBasedSplit
 from router.allocators.dark_first import DarkFirst
 from router.allocators.discounted_ucb import DiscountedUCB
 from router.allocators.epsilon_greedy import EpsilonGreedy
@@ -50,6 +51,7 @@ ALLOCATORS: dict[str, type[Allocator]] = {
     "lin-ucb": LinUCB,
     "censored-dark": CensoredDarkAllocator,
     "dark-first": DarkFirst,
+    "cost-based": CostBasedSplit,
 }
 
 
