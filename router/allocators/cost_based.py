@@ -20,9 +20,14 @@ The estimates, per venue:
   `cost_bonus_bps / sqrt(weight)`, so a venue seldom filled is tried again;
 - the liquidity a child finds, in lots: optimistic Kaplan-Meier tails from censored
   observations (`censored_dark`: a full fill says "at least this much"), for every kind of
-  venue. At a venue that displays its book (the router reports each lit touch through
-  `observe_displayed`) lots beyond the size displayed at the touch count as unlikely to
-  fill (`beyond_displayed`, default 0: an IOC at the touch does not sweep deeper).
+  venue. At a venue that displays its book (the router reports each lit touch, price and
+  size, through `observe_touch`) lots beyond the size displayed at the touch count as
+  unlikely to fill (`beyond_displayed`, default 0: an IOC at the touch does not sweep
+  deeper), and a touch worse than the best lit touch costs the difference on top of the
+  venue's learned cost. A venue that hides its liquidity (a dark pool, a dealer) gets at
+  most `probe_lots` lots more than the most it ever filled in one slice: the tails'
+  optimism beyond the data is unbounded, and a pool that never fills would otherwise be
+  sent whole slices whenever its one failure has faded.
 
 The split, lot by lot. A lot not filled now is sent again later, at about the cheapest lit
 venue's cost plus the price of waiting: `miss cost = min over lit venues of their mean cost +
@@ -63,6 +68,7 @@ class CostBasedSplit(Allocator):
         self, venues: Sequence[str], rng: np.random.Generator, *, lot_size: int = 100,
         discount: float = 0.9, delay_cost_bps: float = 0.3, cost_bonus_bps: float = 1.0,
         cutoff_samples: float = 1.0, bonus: float = 0.4, beyond_displayed: float = 0.0,
+        probe_lots: int = 1,
     ) -> None:
         super().__init__(venues, rng)
         if type(lot_size) is not int or lot_size < 1:
@@ -74,7 +80,10 @@ class CostBasedSplit(Allocator):
                 raise ValueError(f"{key} was {value!r}, expected a finite number >= 0")
         if not 0.0 <= beyond_displayed <= 1.0:
             raise ValueError(f"beyond_displayed was {beyond_displayed!r}, expected in [0, 1]")
+        if type(probe_lots) is not int or probe_lots < 1:
+            raise ValueError(f"probe_lots was {probe_lots!r}, expected an int >= 1")
         self.lot_size = lot_size
+        self.probe_lots = probe_lots
         self.discount = discount
         self.delay_cost_bps = delay_cost_bps
         self.cost_bonus_bps = cost_bonus_bps
@@ -83,6 +92,7 @@ class CostBasedSplit(Allocator):
                                                cutoff_samples=cutoff_samples, bonus=bonus,
                                                discount=discount)
         self._cost = {venue: [0.0, 0.0] for venue in self.venues}  # discounted sum, weight
+        self._most_filled = {venue: 0 for venue in self.venues}  # lots, in one slice, ever
         self.touch: dict[str, tuple[int | None, int]] = {}  # lit venues: (price, shares)
         self._sign = 1.0  # +1 buying (a lower ask is better), -1 selling
 
@@ -147,10 +157,13 @@ class CostBasedSplit(Allocator):
                 continue
             tail = self.liquidity.tail(venue)
             shown = self.touch[venue][1] if venue in self.touch else None
+            unproven = self._most_filled[venue] + self.probe_lots  # hidden liquidity only
             for j in range(1, lots + 1):
                 p = float(tail[min(j, len(tail) - 1)])
                 if shown is not None and j * self.lot_size > shown:
                     p *= self.beyond_displayed
+                elif shown is None and j > unproven:
+                    break
                 if p <= 0.0:
                     break
                 candidates.append((-p * saving, j, order, venue))
@@ -178,15 +191,18 @@ class CostBasedSplit(Allocator):
             for venue, share in split_pro_rata(rest, [(v, 1) for v in targets]).items():
                 allocation[venue] = allocation.get(venue, 0) + share * self.lot_size
         if odd:
-            first = next(iter(allocation), None) or (lit or offered)[0]
+            first = next(iter(allocation), None) or (at_best or lit or offered)[0]
             allocation[first] = allocation.get(first, 0) + odd
         return allocation
 
     def update(self, feedback: Sequence[VenueFeedback]) -> None:
-        for entry in feedback:
+        for entry in feedback:  # all checked before anything is learned
             if entry.venue not in self._cost:
                 raise ValueError(f"{type(self).__name__} got feedback for venue "
                                  f"{entry.venue!r}; it routes to {self.venues}")
+            if entry.cost_bps is not None and not math.isfinite(entry.cost_bps):
+                raise ValueError(f"{type(self).__name__} got cost {entry.cost_bps!r} for venue "
+                                 f"{entry.venue!r}, expected a finite number")
         self.liquidity.update(feedback)  # discounts every venue's tails once per call
         discount = self.discount
         for entry in self._cost.values():
@@ -194,10 +210,9 @@ class CostBasedSplit(Allocator):
             entry[1] *= discount
         for entry in feedback:
             cost = entry.cost_bps
+            most = self._most_filled
+            most[entry.venue] = max(most[entry.venue], entry.filled // self.lot_size)
             if entry.filled <= 0 or cost is None:
                 continue
-            if not math.isfinite(cost):
-                raise ValueError(f"{type(self).__name__} got cost {cost!r} for venue "
-                                 f"{entry.venue!r}, expected a finite number")
             self._cost[entry.venue][0] += cost
             self._cost[entry.venue][1] += 1.0
