@@ -206,77 +206,93 @@ def test_dark_pool_turns_toxic_adaptive_moves_off_when_toxic_and_beats_best_stat
     assert adaptive < cost, (adaptive, best, cost)
 
 
-# --- a lit venue's fees change ----------------------------------------------------------------
+# --- the cost-based allocator's scenarios ------------------------------------------------------
+#
+# The five files below route with the cost-based splitting allocator (`router/allocators/
+# cost_based.py`): every slice split over the venues by learned cost per share, learned
+# liquidity and the lit touches now. Its parameters are the defaults; they and the files'
+# settings were chosen on seeds 1000-1011 (`python bench/library_routing.py NAME --seeds 12`),
+# where the paired difference to the best static was (bps, 95% CI): fee change -0.18
+# [-0.25, -0.10], latency spike -0.21 [-0.37, -0.04], SDP last look -0.44 [-0.61, -0.26],
+# market makers withdraw -0.56 [-0.81, -0.31], volatility spike -0.26 [-0.83, +0.32] (cheaper
+# on 10 of 12 seeds, but the interval crosses zero: a fast market with news jumps is noisy).
 
 
-def test_fee_change_adaptive_moves_off_lit2_within_20_slices_within_03_bp_of_best_static() -> None:
-    """At 45 s LIT2's taker fee goes from a 10-tick rebate to a 40-tick charge: it becomes
-    the dearest lit venue to take from (about 0.2 bp a share above the others). The file's
-    sliding-window UCB (10 slices, no markout, costs on a 3 bp scale) moves off LIT2 within
-    20 slices on every seed (tuning seeds 1000-1009: within 18 on all 10).
+def slices_to_halve_share(run: Run, venues: Sequence[str], shift_s: float,
+                          end_s: float | None = None) -> tuple[int | None, float]:
+    """(slices after the shift until the first window of `WINDOW` of the allocator's slices
+    in which `venues` together got less than half their share before the shift, None if
+    never before `end_s`; that share before)."""
+    before = [r for r in run.slices if r.t_ns < shift_s * S]
+    base = sum(share(before, v) for v in venues)
+    after = [r for r in run.slices
+             if r.t_ns >= shift_s * S and (end_s is None or r.t_ns < end_s * S)]
+    for i in range(len(after) - WINDOW + 1):
+        if sum(share(after[i:i + WINDOW], v) for v in venues) < base / 2:
+            return i, base
+    return None, base
 
-    It does not beat the best static here: a venue bandit puts each slice on one venue, so
-    its reward carries that venue's partial fills (depth at one touch) as well as its fee,
-    and the fee differences, tenths of a basis point, are learnt slowly; exploring costs
-    about what the fees save (tuning: +0.08 bp against lit-only, 95% CI [-0.01, +0.17]).
-    Asserted: at most 0.3 bp worse than the best static on average."""
+
+def cost_after(run: Run, venue: str, shift_s: float) -> tuple[float | None, float | None]:
+    """(the venue's cost per filled share after the shift, the other venues' together), bps:
+    price against the decision mid plus fees (`FillCost`, no markout); None without fills."""
+    own, others = [0.0, 0], [0.0, 0]
+    for record in run.slices:
+        if record.t_ns < shift_s * S:
+            continue
+        for name, cost in record.costs.items():
+            into = own if name == venue else others
+            into[0] += cost.cost_bps(None) * cost.filled
+            into[1] += cost.filled
+    return (own[0] / own[1] if own[1] else None, others[0] / others[1] if others[1] else None)
+
+
+def degraded(name: str, static: str, venue: str, shift_s: float, seed: int) -> bool:
+    """Whether `venue` was dearer than the router's other venues after the shift on this
+    seed's market, read from the static baseline's run (which sends there whatever it
+    costs)."""
+    own, others = cost_after(_run(name, static, seed), venue, shift_s)
+    return own is not None and others is not None and own > others
+
+
+def test_fee_change_adaptive_within_03_bp_of_best_static() -> None:
+    """At 45 s LIT2's taker fee goes from a 10-tick rebate to a 40-tick charge and LIT1's
+    from 30 to 5: LIT2 turns from the cheapest lit venue to take from into the dearest
+    (about 0.3 bp a share; on every seed here LIT2's fills after the shift cost the even
+    lit-only split more than the other venues' did, checked).
+
+    It does not beat the best static here. The cost-based allocator did on the tuning seeds
+    (1000-1011: -0.18 bp, 95% CI [-0.25, -0.10]), but on these four it lost by 0.12 bp, and
+    on seeds 1-16 its gain was -0.09 bp [-0.25, +0.07] (cheaper on 11 of 16): fee
+    differences of tenths of a basis point are within the noise of four runs. A first
+    version asserting the win failed here; asserted instead the bound the previous version
+    of this test held (at most 0.3 bp worse on average), not loosened. Nor is moving off
+    LIT2 within a stated number of slices asserted: it keeps taking at LIT2 whenever LIT2
+    alone shows the best price (a tick is worth more than the fee); on the tuning seeds it
+    halved LIT2's share within 22 slices on all 12, but on seed 2 here it did not (0.40
+    before, 0.38 after)."""
     name = "fee_change"
     for seed in SEEDS:
-        moved = slices_to_move_off(_run(name, None, seed), "LIT2", 45)
-        assert moved is not None and moved <= 20, (seed, moved)
+        assert degraded(name, "lit-only", "LIT2", 45, seed), seed
     best, cost = best_static(name)
     adaptive = mean_shortfall(name, None)
     assert adaptive <= cost + 0.3, (adaptive, best, cost)
 
 
-# --- no degraded venue for routing --------------------------------------------------------------
+def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static() -> None:
+    """SDP1 streams inside the lit spread (its best tier 30 ticks from the mid against the
+    lit half-spread of 50), so before 45 s it is a cheap venue. From 45 s it holds accepts
+    for 250 ms and rejects on any adverse move: its fill rate falls (checked on the even
+    static split). The cost-based allocator costs less than the best static on average,
+    and on every seed where SDP1's fills after the shift cost the static split more than
+    the other venues' (and SDP1 had at least 10% of the allocator's flow before), it halves
+    SDP1's share within 20 slices (tuning: within 18 on all 12 seeds).
 
-
-def test_volatility_spike_adaptive_stays_within_12_bp_of_best_static() -> None:
-    """The fundamental's volatility quadruples for 30 s: spreads widen and prices move at
-    every venue alike, so no venue is degraded relative to another and moving flow cannot
-    avoid the spike. Routing quality here means not losing much to the best fixed split
-    while the bandit's venue costs swing with the market: the file's discounted UCB stays
-    within 1.2 bp of the best static on average (tuning seeds 1000-1005: +0.66 bp, 95% CI
-    [-0.06, +1.39]; whole-slice choices in a fast market are noisy). It also completes:
-    at least 99% filled on every seed."""
-    name = "volatility_spike"
-    for seed in SEEDS:
-        assert _run(name, None, seed).fill_rate >= 0.99, seed
-    best, cost = best_static(name)
-    adaptive = mean_shortfall(name, None)
-    assert adaptive <= cost + 1.2, (adaptive, best, cost)
-
-
-def test_latency_spike_adaptive_within_06_bp_of_best_static() -> None:
-    """LIT1's order entry is 20 ms slower from 40 s to 70 s. For a router that takes at the
-    touch this hardly degrades LIT1: the touch seldom moves in 20 ms (tuning seeds
-    1000-1003, even static split: LIT1's takes filled 92% during the spike against 90%
-    before, at 1.12 bp against 1.23 bp; on a single seed its fill rate can drop by 0.15).
-    With no venue clearly degraded, routing quality means not losing to the best static by
-    more than a stated margin: the file's Thompson sampling stays within 0.6 bp on average
-    (tuning seeds 1000-1005: +0.26 bp against fixed even weights, 95% CI [+0.14, +0.39]:
-    it explores). (A first version also asserted LIT1's fill rate during the spike per
-    seed; seed 3 broke it, 0.80 against 0.95: dropped, not loosened.)"""
-    name = "latency_spike"
-    best, cost = best_static(name)
-    adaptive = mean_shortfall(name, None)
-    assert adaptive <= cost + 0.6, (adaptive, best, cost)
-
-
-# --- venues degraded that the file's bandit does not leave ---------------------------------------
-
-
-def test_sdp_last_look_tightening_sdp_degrades_adaptive_within_06_bp_of_best_static() -> None:
-    """From 45 s SDP1 holds accepts for 250 ms and rejects on any adverse move: its fill
-    rate falls and the fills it keeps are the adversely selected ones (checked here on the
-    even static split: SDP1's fill rate after the shift is below its rate before on
-    average). SDP1 was already the dearest venue (its best tier is 1 cent from the mid, the
-    lit spread is 1 cent), so the best static leaves it alone (lit-only, on the tuning
-    seeds) and the shift costs a router little. The file's EXP3 does not move off SDP1
-    (tuning seeds 1000-1005: its share of SDP1 went from 0.18 to 0.22): not asserted.
-    Asserted: within 0.6 bp of the best static on average (tuning: +0.19 bp, 95% CI
-    [-0.09, +0.47])."""
+    On three of these four seeds SDP1 stayed the cheapest venue per filled share after the
+    shift (it fills less, but what it fills is still inside the lit spread), and the
+    allocator kept using it; a first version asserting the halving wherever SDP1 had 10%
+    before failed on seed 1 (0.64 before, never halved): the condition on the seed's own
+    market was added after that run, as in the toxic-pool test."""
     name = "sdp_last_look_tightening"
     rates = []
     for seed in SEEDS:
@@ -285,22 +301,69 @@ def test_sdp_last_look_tightening_sdp_degrades_adaptive_within_06_bp_of_best_sta
             sent = sum(r.costs["SDP1"].sent for r in part if "SDP1" in r.costs)
             rates.append(sum(r.costs["SDP1"].filled for r in part if "SDP1" in r.costs) / sent)
     assert statistics.fmean(rates[1::2]) < statistics.fmean(rates[0::2]), rates
+    checked = 0
+    for seed in SEEDS:
+        moved, base = slices_to_halve_share(_run(name, None, seed), ["SDP1"], 45)
+        if base >= 0.1 and degraded(name, "fixed-even", "SDP1", 45, seed):
+            checked += 1
+            assert moved is not None and moved <= 20, (seed, moved, base)
+    assert checked >= 1, checked  # the seeds do exercise the degraded case
     best, cost = best_static(name)
     adaptive = mean_shortfall(name, None)
-    assert adaptive <= cost + 0.6, (adaptive, best, cost)
+    assert adaptive < cost, (adaptive, best, cost)
 
 
-def test_market_makers_withdraw_adaptive_within_15_bp_of_best_static() -> None:
+def test_volatility_spike_adaptive_leaves_widened_sdp1_and_beats_best_static() -> None:
+    """From 45 s to 75 s the fundamental's volatility quadruples, news jumps arrive every
+    20 s, and SDP1 quotes four times wider (dealers widen in a fast market). The cost-based
+    allocator halves SDP1's share within 12 slices of the shift on every seed where SDP1
+    had at least 5% of its flow before (tuning: within 10 on all 12), completes (99% filled
+    on every seed), and costs less than the best static on average over the seeds. On the
+    tuning seeds that last claim was the weakest of the five files: cheaper on 10 of 12
+    seeds, mean -0.26 bp, 95% CI [-0.83, +0.32]."""
+    name = "volatility_spike"
+    for seed in SEEDS:
+        run = _run(name, None, seed)
+        assert run.fill_rate >= 0.99, seed
+        moved, base = slices_to_halve_share(run, ["SDP1"], 45, 75)
+        if base >= 0.05:
+            assert moved is not None and moved <= 12, (seed, moved, base)
+    best, cost = best_static(name)
+    adaptive = mean_shortfall(name, None)
+    assert adaptive < cost, (adaptive, best, cost)
+
+
+def test_market_makers_withdraw_adaptive_shifts_from_lit_and_beats_best_static() -> None:
     """From 40 s to 70 s the market makers quote nowhere: every lit venue degrades at once
-    (spreads widen, the touch is left to noise traders), so there is no one degraded venue
-    to move off; the dark pool and the dealer price off the (now wide) NBBO mid. The file's
-    sliding-window UCB with a POV schedule does not beat the static splits here, and the
-    comparison is noisy (tuning seeds 1000-1007: +0.25 bp against pro-rata, 95% CI
-    [-1.02, +1.53]; partial fills and the participation cap move each run's opportunity
-    cost). Asserted: within 1.5 bp of the best static on average. (A first version also
-    asserted a 90% fill on every seed, a guess not taken from the tuning runs; seed 1 filled
-    78% under the participation cap: dropped.)"""
+    (spreads widen, the touch is left to noise traders), while the dark pool and the dealer
+    price off the NBBO mid and keep their own spreads. The cost-based allocator's lit share
+    while the makers are away is below its lit share before, on average over the seeds
+    (tuning seeds 1000-1003: 0.27 before, 0.18 during; it does not halve it on every seed:
+    when the lit touch is all that fills, it stays), and it costs less than the best static
+    on average. (The file's schedule is a TWAP: with a POV schedule under a participation
+    cap, each run's unfilled remainder moved its shortfall by more than routing does.)"""
     name = "market_makers_withdraw"
+    before, during = [], []
+    for seed in SEEDS:
+        slices = _run(name, None, seed).slices
+        for part, into in (([r for r in slices if r.t_ns < 40 * S], before),
+                           ([r for r in slices if 40 * S <= r.t_ns < 70 * S], during)):
+            into.append(sum(share(part, v) for v in LIT))
+    assert statistics.fmean(during) < statistics.fmean(before), (before, during)
     best, cost = best_static(name)
     adaptive = mean_shortfall(name, None)
-    assert adaptive <= cost + 1.5, (adaptive, best, cost)
+    assert adaptive < cost, (adaptive, best, cost)
+
+
+def test_latency_spike_lit1_hardly_degrades_and_adaptive_beats_best_static() -> None:
+    """LIT1's order entry is 20 ms slower from 40 s to 70 s, for every participant. For a
+    router that takes at the touch this hardly degrades LIT1: its book moves slowly, and
+    everyone's orders there are slowed alike (tuning seeds 1000-1003 on the even static
+    split: LIT1's takes filled 0.93 during the spike against 0.90 before; even at 2 s it
+    was 0.79). So there is no degraded venue to move off, and none is asserted; what the
+    file checks is that the adaptive router does not lose by learning here: it costs less
+    than the best static on average."""
+    name = "latency_spike"
+    best, cost = best_static(name)
+    adaptive = mean_shortfall(name, None)
+    assert adaptive < cost, (adaptive, best, cost)
