@@ -39,7 +39,7 @@ __all__ = ["REGRET_MIN_SHARE", "hindsight_regret_bps", "make_console", "parent_f
 
 NS_PER_S = 1_000_000_000
 REGRET_MIN_SHARE = 0.05
-_PLAIN_WIDTH = 120  # the console width when stdout is not a terminal (CI logs, pipes)
+_PLAIN_WIDTH = 132  # the console width when stdout is not a terminal (CI logs, pipes)
 
 
 # --- figures ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from agents.market_maker import MarketMaker
@@ -85,6 +86,7 @@ def _check_volatility_spike(result: ScenarioResult) -> None:
     assert regime.base_jump_intensity == pytest.approx(0.0016667)
     assert result.market.fundamental.parameters.volatility == pytest.approx(
         150.0 * regime.multiplier)
+    assert result.market.dealer.tiers == ((500, 100), (2_000, 200), (5_000, 400))  # back
 
 
 def _check_market_makers_withdraw(result: ScenarioResult) -> None:
@@ -183,8 +185,8 @@ def test_library_file_validates_runs_and_shifts_at_stated_times(path: Path,
     shifts = result.shifts()
     assert [(e["t"], e["msg"]["target"]) for e in shifts] == [
         (entry.at_ns, entry.target) for entry in scenario.timeline]
-    assert [e["msg"]["changes"] for e in shifts] == [dict(entry.changes)
-                                                      for entry in scenario.timeline]
+    assert [e["msg"]["changes"] for e in shifts] == [  # as logged: tuples become lists
+        orjson.loads(orjson.dumps(dict(entry.changes))) for entry in scenario.timeline]
     CHECKS[path.stem](result)
     # The files: the event log (header + digest trailer) and the TCA.
     header, events, trailer = read_event_log(tmp_path / "events.jsonl")
