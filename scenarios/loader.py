@@ -276,7 +276,8 @@ def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = Fa
             make_schedule(order.schedule, parent.quantity, parent.start_ns, parent.end_ns),
             allocator, profiles, slice_interval_ns=order.slice_interval_ns,
             markout_ns=order.markout_ns, cost_scale_bps=order.cost_scale_bps,
-            cleanup_ns=order.cleanup_ns, feature_venue=order.feature_venue)
+            cleanup_ns=order.cleanup_ns, max_lag_ns=order.max_lag_ns,
+            feature_venue=order.feature_venue)
         sim.add_agent(router)
         for name in order.venues:
             venue: Any = venues[name]
