@@ -2,12 +2,13 @@
 (a figure: the count of messages and of crashes, which must be 0).
 
 Messages. Valid messages of every kind (orders, cancels, replaces, quote requests, market
-data requests, admin messages, and every report and market data message the codec reads)
-are mutated by a seeded generator, one or more mutations each: a value replaced by random
-bytes (long, non-ASCII, huge or negative numbers, empty-looking), a field dropped, repeated
-or renumbered (non-numeric, zero, leading zeros), the MsgType changed, bytes flipped after
-the CheckSum was computed, the message cut short, BodyLength or MsgSeqNum wrong, the
-CompID changed, garbage bytes between messages; about one in ten is left valid.
+data requests, admin messages, and every report and market data message the codec reads:
+`market.fix_corpus`, which the test suite's short fuzz starts from too) are mutated by a
+seeded generator, one or more mutations each: a value replaced by random bytes (long,
+non-ASCII, huge or negative numbers, empty-looking), a field dropped, repeated or
+renumbered (non-numeric, zero, leading zeros), the MsgType changed, bytes flipped after the
+CheckSum was computed, the message cut short, BodyLength or MsgSeqNum wrong, the CompID
+changed, garbage bytes between messages; about one in ten is left valid.
 
 Pass 1, offline: the whole stream, cut into random chunks, through `FixFramer`,
 `split_fields` and `FixCodec.decode`. A crash is any exception other than the codec's own
@@ -44,66 +45,11 @@ from typing import Any
 import structlog
 
 from market.clock import current_clock, run
-from market.fix_codec import FixCodec, FixDecodeError, format_timestamp
+from market.fix_codec import FixDecodeError
+from market.fix_corpus import CODEC, EVERY_KIND, GATEWAY_BOUND, STAMP, Template
 from market.fix_framing import FieldProblem, FixFramer, encode_message, split_fields
-from market.messages import (
-    BookUpdate,
-    CancelRejected,
-    ExecType,
-    ExecutionReport,
-    L1Snapshot,
-    L2Snapshot,
-    Liquidity,
-    MessageRejected,
-    Quote,
-    RejectReason,
-    Side,
-    TradePrint,
-)
 from venues.fix_gateway import FixGateway
 from venues.lit_exchange import LitExchange
-
-CODEC = FixCodec("SIM", "0.0001")
-STAMP = format_timestamp(1_700_000_000 * 10**9)
-
-GATEWAY_BOUND: list[tuple[bytes, list[tuple[bytes, bytes]]]] = [
-    (b"D", [(b"11", b"o1"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP), (b"38", b"100"),
-            (b"40", b"2"), (b"44", b"100.0100"), (b"59", b"0")]),
-    (b"D", [(b"11", b"o2"), (b"55", b"SIM"), (b"54", b"2"), (b"60", STAMP), (b"38", b"200"),
-            (b"40", b"1"), (b"59", b"3")]),
-    (b"D", [(b"11", b"o3"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP), (b"38", b"300"),
-            (b"40", b"P"), (b"18", b"M 6"), (b"110", b"100")]),
-    (b"D", [(b"11", b"o4"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP), (b"38", b"100"),
-            (b"40", b"D"), (b"44", b"100.0100"), (b"117", b"3")]),
-    (b"F", [(b"11", b"c1"), (b"41", b"o1"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP)]),
-    (b"G", [(b"11", b"r1"), (b"41", b"o1"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP),
-            (b"38", b"200"), (b"40", b"2"), (b"44", b"100.0200")]),
-    (b"V", [(b"262", b"m1"), (b"263", b"1"), (b"264", b"0"), (b"267", b"3"), (b"269", b"0"),
-            (b"269", b"1"), (b"269", b"2"), (b"146", b"1"), (b"55", b"SIM")]),
-    (b"V", [(b"262", b"m1"), (b"263", b"2"), (b"264", b"1"), (b"267", b"1"), (b"269", b"0"),
-            (b"146", b"1"), (b"55", b"SIM")]),
-    (b"R", [(b"131", b"q1"), (b"146", b"1"), (b"55", b"SIM"), (b"54", b"2"), (b"38", b"100"),
-            (b"60", STAMP)]),
-    (b"0", []), (b"0", [(b"112", b"x")]), (b"1", [(b"112", b"t1")]),
-    (b"2", [(b"7", b"1"), (b"16", b"0")]), (b"4", [(b"123", b"Y"), (b"36", b"5")]),
-    (b"4", [(b"36", b"3")]), (b"3", [(b"45", b"1"), (b"373", b"1")]),
-    (b"A", [(b"98", b"0"), (b"108", b"30")]), (b"5", [(b"58", b"bye")]), (b"H", [(b"11", b"o1")]),
-]
-_SAMPLES = [
-    ExecutionReport(5, "LIT1", "CLIENT1", 7, ExecType.PARTIAL_FILL, Side.BUY, 1_000_100, 300,
-                    100, 1_000_100, 200, 100, -2_000, Liquidity.MAKER, 55, None),
-    ExecutionReport(5, "LIT1", "CLIENT1", 8, ExecType.REJECTED, Side.SELL, None, 300, 0, 0, 0,
-                    0, 0, None, 0, RejectReason.OFF_TICK),
-    CancelRejected(5, "LIT1", "CLIENT1", 7, RejectReason.UNKNOWN_ORDER, "replace"),
-    MessageRejected(5, "SDP1", "CLIENT1", "QuoteRequest", RejectReason.INVALID_QUANTITY, "x: y"),
-    Quote(5, "SDP1", "CLIENT1", 3, 14, ((500, 999_900, 1_000_100),), 9),
-    L1Snapshot(5, "LIT1", 999_900, 300, None, 0),
-    L2Snapshot(5, "LIT1", ((1_000_000, 100), (999_900, 200)), ((1_000_100, 300),)),
-    BookUpdate(5, "LIT1", ((Side.BUY, 1_000_000, 0), (Side.SELL, 1_000_100, 500))),
-    TradePrint(5, "LIT1", 55, 1_000_000, 100, Side.SELL),
-]
-EVERY_KIND = GATEWAY_BOUND + [(fix.message_type, fix.pairs[fix.header_index:])
-                              for fix in (CODEC.encode(sample) for sample in _SAMPLES)]
 
 ODD_VALUES = [b"0", b"-1", b"-100.5", b"1e9", b"nan", b"inf", b"99999999999999999999999999",
               b"0.00000000001", b"\xd9\xa1\xd9\xa2", b"\xff\xfe", b" ", b"=", b"==1", b"Y", b"N",
@@ -116,7 +62,7 @@ ODD_TAGS = [b"0", b"007", b"x", b"-1", b"99999999999", b"35", b"8", b"9", b"10",
 class Mutator:
     """Seeded mutations of valid messages (see the module docstring)."""
 
-    def __init__(self, seed: int, templates: list[tuple[bytes, list[tuple[bytes, bytes]]]]):
+    def __init__(self, seed: int, templates: list[Template]):
         self.rng = random.Random(seed)
         self.templates = templates
 

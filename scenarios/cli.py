@@ -146,7 +146,9 @@ def _add_fan_out_arguments(parser: argparse.ArgumentParser, output: str) -> None
 
 def _add_replay(commands: Commands) -> None:
     replay = commands.add_parser("replay", help="re-run the run a log records and check its "
-                                 "digest")
+                                 "digest", epilog="exit status: 0 the same log byte for byte, "
+                                 "1 a line differs, 2 the log cannot be replayed, 3 the replay "
+                                 "crashed")
     replay.add_argument("log", metavar="EVENTS.JSONL")
     replay.set_defaults(handler=lambda args: replay_file(args.log, console=make_console()))
 

@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
 from rich.console import Console
 
 from scenarios.fan_out import FanOutError, RunJob, derive_seeds, describe_seeds, fan_out
@@ -34,7 +33,7 @@ from scenarios.progress import RunsProgress
 from scenarios.run import EXIT_INVALID
 from scenarios.schema import ScenarioError
 from scenarios.statistics import Interval, mean_interval
-from scenarios.summary import make_table, percent, signed
+from scenarios.summary import make_table, percent, signed, write_and_print
 
 __all__ = ["compare", "compare_file", "parse_routers", "print_comparison"]
 
@@ -149,11 +148,7 @@ def compare_file(file: str, *, routers: str, seeds: int, seed: int | None, out: 
     except FanOutError as error:
         print(f"sorsim compare: {error}", file=sys.stderr)
         return 1
-    path = Path(out) / "compare.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    print_comparison(console, report)
-    console.print(f"written       {path}", markup=False, soft_wrap=True)
+    write_and_print(console, report, Path(out) / "compare.json", print_comparison)
     return 0
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "BuiltScenario",
     "ScenarioError",
     "ScenarioResult",
+    "ScenarioRun",
     "build_scenario",
     "load_scenario",
     "log_header",
@@ -276,7 +277,8 @@ def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = Fa
             make_schedule(order.schedule, parent.quantity, parent.start_ns, parent.end_ns),
             allocator, profiles, slice_interval_ns=order.slice_interval_ns,
             markout_ns=order.markout_ns, cost_scale_bps=order.cost_scale_bps,
-            cleanup_ns=order.cleanup_ns, feature_venue=order.feature_venue)
+            cleanup_ns=order.cleanup_ns, max_lag_ns=order.max_lag_ns,
+            feature_venue=order.feature_venue)
         sim.add_agent(router)
         for name in order.venues:
             venue: Any = venues[name]
@@ -353,43 +355,87 @@ def run_scenario(scenario: Scenario, seed: int | None = None,
     The log's header records what replays the run (`log_header`): the file's name and
     text, and the allocator override if any. `version` is the sorsim version the header
     states (default: this one's; `sorsim replay` states the recorded one). `fix_switch`:
-    the routers' messages go through FIX in-process (see `build_scenario`)."""
-    seed = scenario.seed if seed is None else seed
-    directory = Path(out_dir) if out_dir is not None else None
-    files: dict[str, Path] = {}
-    if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        files["events"] = directory / "events.jsonl"
-    simulation = Simulation(scenario.name, seed=seed, start_ns=scenario.start_ns,
-                            end_ns=scenario.end_ns, log_path=files.get("events"),
-                            keep_log_lines=True, log_header=log_header(scenario),
-                            log_version=version)
-    held: list[BuiltScenario] = []
+    the routers' messages go through FIX in-process (see `build_scenario`).
 
-    def setup(sim: Simulation) -> None:
-        held.append(build_scenario(sim, scenario, fix_switch=fix_switch))
-        if on_time is not None:
-            step = every_ns or max(1, (scenario.end_ns - scenario.start_ns) // 500)
-            _call_every(sim.clock, step, scenario.end_ns, on_time)
+    A run that raises (`HandlerFailed` for a crashing agent) raises here, its log flushed up
+    to the failure; `ScenarioRun` keeps that log within reach of the caller."""
+    return ScenarioRun(scenario, seed, out_dir, on_time=on_time, every_ns=every_ns,
+                       version=version, fix_switch=fix_switch).run()
 
-    result = simulation.run(setup)
-    lines = simulation.event_log.lines
-    assert lines is not None and result.digest is not None
-    events = [orjson.loads(line) for line in lines[1:-1]]
-    tca = {
-        order.name: analyze(events, order.name, side=order.parent.side.value,
-                            quantity=order.parent.quantity, start_ns=order.parent.start_ns,
-                            end_ns=order.parent.end_ns)
-        for order in scenario.parent_orders
-    }
-    if directory is not None:
-        files["tca"] = directory / "tca.json"
-        files["tca"].write_bytes(orjson.dumps(
-            {"scenario": scenario.name, "seed": seed, "digest": result.digest,
-             "parent_orders": {name: analysis.as_dict() for name, analysis in tca.items()}},
-            option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    return ScenarioResult(scenario, seed, result.digest, result.events, result.wall_seconds,
-                          held[0], events, tca, directory, files, lines)
+
+class ScenarioRun:
+    """One run of a scenario, held by the caller (`run_scenario` is `ScenarioRun(...).run()`,
+    same arguments). Why an object: when the run raises, what it recorded is still here --
+    `log_lines` (the header, the events up to the failure and the trailer that closed the log)
+    and `now_ns` (the simulated time it stopped at) -- which `sorsim replay` compares with the
+    recorded log when the replayed run crashes."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None,
+                 out_dir: str | Path | None = None, *,
+                 on_time: Callable[[int], object] | None = None,
+                 every_ns: int | None = None,
+                 version: str | None = None,
+                 fix_switch: bool = False) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.on_time = on_time
+        self.every_ns = every_ns
+        self.version = version
+        self.fix_switch = fix_switch
+        self.simulation: Simulation | None = None  # from the start of `run()`
+
+    @property
+    def log_lines(self) -> list[bytes]:
+        """The event log's lines so far (after the run or its failure: header .. trailer)."""
+        if self.simulation is None:
+            return []
+        lines = self.simulation.event_log.lines
+        assert lines is not None
+        return lines
+
+    @property
+    def now_ns(self) -> int | None:
+        """The run's simulated time (where a failed run stopped); None before it started."""
+        return self.simulation.now_ns if self.simulation is not None else None
+
+    def run(self) -> ScenarioResult:
+        scenario, seed, directory = self.scenario, self.seed, self.out_dir
+        files: dict[str, Path] = {}
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            files["events"] = directory / "events.jsonl"
+        simulation = self.simulation = Simulation(
+            scenario.name, seed=seed, start_ns=scenario.start_ns, end_ns=scenario.end_ns,
+            log_path=files.get("events"), keep_log_lines=True,
+            log_header=log_header(scenario), log_version=self.version)
+        held: list[BuiltScenario] = []
+        on_time, every_ns = self.on_time, self.every_ns
+
+        def setup(sim: Simulation) -> None:
+            held.append(build_scenario(sim, scenario, fix_switch=self.fix_switch))
+            if on_time is not None:
+                step = every_ns or max(1, (scenario.end_ns - scenario.start_ns) // 500)
+                _call_every(sim.clock, step, scenario.end_ns, on_time)
+
+        result = simulation.run(setup)
+        lines = simulation.event_log.lines
+        assert lines is not None and result.digest is not None
+        events = [orjson.loads(line) for line in lines[1:-1]]
+        tca = {
+            order.name: analyze(events, order.name, side=order.parent.side.value,
+                                quantity=order.parent.quantity, start_ns=order.parent.start_ns,
+                                end_ns=order.parent.end_ns)
+            for order in scenario.parent_orders
+        }
+        if directory is not None:
+            files["tca"] = directory / "tca.json"
+            files["tca"].write_bytes(orjson.dumps(
+                {"scenario": scenario.name, "seed": seed, "digest": result.digest,
+                 "parent_orders": {name: analysis.as_dict() for name, analysis in tca.items()}},
+                option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        return ScenarioResult(scenario, seed, result.digest, result.events, result.wall_seconds,
+                              held[0], events, tca, directory, files, lines)
 
 
 def log_header(scenario: Scenario) -> dict[str, Any]:

@@ -12,7 +12,13 @@ is reported.
 Outcomes: `ReplayOutcome.matches` (exit 0); a difference, named by line (exit 1); a log
 that cannot be replayed, a `ReplayError` naming the file and why (exit 2): not an event
 log, a header without the scenario's text (`sorsim demo` logs, logs from before the
-header held it), a scenario that no longer validates (a plug-in gone, say).
+header held it), a scenario that no longer validates (a plug-in gone, say); the replayed
+run crashed (exit 3, `ReplayOutcome.crash`): a plug-in agent raised (`HandlerFailed`), the
+simulation stalled, a plug-in failed to build. Its log up to the crash (`ScenarioRun.
+log_lines`) is still compared: either a line before the crash differs (named as above) or
+"matched the first N lines, then the replay crashed at simulated time T: <error>". A replay
+that crashes exactly where the recorded run did -- the logs identical to the trailer, as
+when the log is a crash's bug report -- matches (exit 0), with the crash in a note.
 
 The file's own trailer is checked too: a trailer whose digest does not match the lines
 above it means the file was edited or damaged after the run.
@@ -29,15 +35,18 @@ from typing import Any
 import orjson
 from rich.console import Console
 
-from market.errors import SorsimError
+from market.errors import HandlerFailed, SorsimError
 from market.event_log import package_version
-from scenarios.loader import parse_scenario, run_scenario
+from scenarios.loader import ScenarioRun, parse_scenario
 from scenarios.schema import ScenarioError
 
-__all__ = ["LineDifference", "ReplayError", "ReplayOutcome", "replay_file", "replay_log"]
+__all__ = ["LineDifference", "ReplayCrash", "ReplayError", "ReplayOutcome", "replay_file",
+           "replay_log"]
 
 EXIT_DIFFERS = 1
 EXIT_UNUSABLE = 2
+EXIT_CRASHED = 3
+_NS_PER_S = 1_000_000_000
 _SHOWN = 240  # characters of a differing line shown
 
 
@@ -55,16 +64,33 @@ class LineDifference:
     replayed: bytes | None
 
 
+@dataclass(frozen=True)
+class ReplayCrash:
+    """The replayed run raised: at simulated time `t_ns` (None: before its clock started),
+    `error` (the exception, one line), after writing `lines` lines of its log (the header
+    and the events before the crash; not the trailer that closed it)."""
+
+    t_ns: int | None
+    error: str
+    lines: int
+
+    def at(self) -> str:
+        if self.t_ns is None:
+            return "before the simulation started"
+        return f"at simulated time {self.t_ns / _NS_PER_S:.9f} s (t_ns={self.t_ns})"
+
+
 @dataclass
 class ReplayOutcome:
     path: Path
     header: dict[str, Any]
     recorded_digest: str | None  # the log's trailer, None without one
-    replayed_digest: str
+    replayed_digest: str | None  # None when the replay crashed before its log was closed
     events: int  # the replay's
     difference: LineDifference | None
     trailer_consistent: bool | None  # the trailer's digest against the file (None: no trailer)
     notes: list[str] = field(default_factory=list)
+    crash: ReplayCrash | None = None  # the replayed run raised
 
     @property
     def matches(self) -> bool:
@@ -91,15 +117,37 @@ def replay_log(path: str | Path) -> ReplayOutcome:
     if recorded_version != package_version():
         notes.append(f"recorded with sorsim {recorded_version}, replayed with sorsim "
                      f"{package_version()}")
-    result = run_scenario(scenario, seed=header["seed"], version=recorded_version)
-    difference, trailer, consistent = _compare(path, result.log_lines)
+    run = ScenarioRun(scenario, seed=header["seed"], version=recorded_version)
+    crash: ReplayCrash | None = None
+    try:
+        run.run()
+    except Exception as error:  # whatever stopped it, compare what it wrote before
+        crash = _crash(error, run)
+    # After a crash too: the log is flushed and closed (a trailer) up to the crash.
+    replayed = run.log_lines
+    difference, trailer, consistent = _compare(path, replayed)
     if consistent is False:
         notes.append("the log's trailer digest does not match the lines above it: the file "
                      "was edited or damaged after the run")
     elif trailer is None:
         notes.append("the log has no trailer (the file was cut short)")
-    return ReplayOutcome(path, header, trailer, result.digest, result.event_count, difference,
-                         consistent, notes)
+    if crash is not None and difference is None:
+        notes.append(f"the replay crashed {crash.at()}: {crash.error}; so did the recorded "
+                     "run, at the same line (the logs are identical)")
+    log = run.simulation.event_log if run.simulation is not None else None
+    return ReplayOutcome(path, header, trailer, log.digest if log is not None else None,
+                         log.events if log is not None else 0, difference, consistent, notes,
+                         crash)
+
+
+def _crash(error: Exception, run: ScenarioRun) -> ReplayCrash:
+    lines = run.log_lines
+    written = len(lines) - 1 if lines and lines[-1].startswith(b'{"trailer"') else len(lines)
+    if isinstance(error, HandlerFailed):  # its own time and culprit; not its "at t_ns=..."
+        cause = error.error
+        return ReplayCrash(error.t_ns, f"{error.who} raised {type(cause).__name__}: {cause}",
+                           written)
+    return ReplayCrash(run.now_ns, f"{type(error).__name__}: {error}", written)
 
 
 def _read_header(path: Path) -> dict[str, Any]:
@@ -149,7 +197,8 @@ def _compare(path: Path, replayed: list[bytes]
 
 
 def replay_file(path: str, *, console: Console) -> int:
-    """`sorsim replay`: the exit status (0 same digest, 1 differs, 2 cannot replay)."""
+    """`sorsim replay`: the exit status (0 same digest, 1 differs, 2 cannot replay, 3 the
+    replay crashed)."""
     try:
         outcome = replay_log(path)
     except ReplayError as error:
@@ -168,12 +217,22 @@ def replay_file(path: str, *, console: Console) -> int:
         return 0
     difference = outcome.difference
     assert difference is not None
+    crash = outcome.crash
+    if crash is not None and difference.line > crash.lines:
+        # Every line the replay wrote before it crashed is the log's (the first that differs
+        # is the trailer the crash closed the replay's log with, or the log's end).
+        print(f"{path}: matched the first {crash.lines:,} lines of the log, then the replay "
+              f"crashed {crash.at()}: {crash.error}", file=sys.stderr)
+        return EXIT_CRASHED
     print(f"{path}:{difference.line}: the replay differs from the log from this line on "
-          f"(the replay's sha256 {outcome.replayed_digest}, the log's trailer "
+          f"(the replay's sha256 {outcome.replayed_digest or '-'}, the log's trailer "
           f"{outcome.recorded_digest or '-'})\n"
           f"  log:    {_shown(difference.recorded, 'the log ends before this line')}\n"
           f"  replay: {_shown(difference.replayed, 'the replay ends before this line')}",
           file=sys.stderr)
+    if crash is not None:
+        print(f"  then the replay crashed {crash.at()}: {crash.error}", file=sys.stderr)
+        return EXIT_CRASHED
     return EXIT_DIFFERS
 
 

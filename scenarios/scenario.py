@@ -32,7 +32,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agents.registry import AgentSpecError, load_agent
 from market.link import Latency
@@ -156,6 +156,8 @@ class ParentOrderSpec:
     cost_scale_bps: float
     latency_ns: int
     feature_venue: str | None
+    # The catch-up's lag (`SmartOrderRouter(max_lag_ns=...)`): "auto", None (off) or ns.
+    max_lag_ns: int | Literal["auto"] | None = "auto"
 
 
 @dataclass(frozen=True)
@@ -470,10 +472,12 @@ def _parent_spec(path: str, index: int, order: ParentOrderModel, start_ns: int, 
         raise _Problem(f"{path}.schedule", str(error)) from None
 
     allocator = _allocator_spec(f"{path}.allocator", order.allocator, venues, kinds, market)
+    lag = router.max_lag_s
     return ParentOrderSpec(
         order.name, parent, schedule, allocator, venues, _seconds(router.slice_interval_s),
         _seconds(router.markout_s), _seconds(router.cleanup_s), router.cost_scale_bps,
-        router.latency_ns, router.feature_venue)
+        router.latency_ns, router.feature_venue,
+        _seconds(lag) if isinstance(lag, float) else lag)
 
 
 def _allocator_spec(path: str, model: AllocatorModel, venues: tuple[str, ...],

@@ -35,6 +35,12 @@ Agent groups (`[[agents]]`), by `type`:
 Schedules by `type` ("twap", "vwap", "pov", "is"); an allocator by `type` (a registry key or
 "module:Class") and `params`; both also as a plain string (`schedule = "twap"`).
 
+A router's catch-up (`[parent_orders.router]`, `max_lag_s`): shares the schedule wanted done
+more than `max_lag_s` seconds ago and neither filled nor working are taken at the lit venues
+before the allocator gets the rest of the slice. Absent or "auto": the router's default (2
+slices for an urgent parent, urgency >= 0.5; none for a passive one); a number of seconds
+>= 0; `false` turns it off (TOML has no null; `true` is refused as saying nothing).
+
 Union tags. Agent groups and schedules are tagged unions whose tags are written "<...>"
 (`<noise>`), so that `format_path` can drop them from an error's location: the path shown
 is always a path of the file.
@@ -54,6 +60,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Strict,
     Tag,
     ValidationError,
@@ -503,6 +510,30 @@ class PolicyModel(_Model):
     collar_ticks: NonNegInt | None = None
 
 
+def _max_lag(value: Any) -> float | Literal["auto"] | None:
+    """`max_lag_s`: "auto" (the router's default), false (no catch-up) or seconds >= 0.
+    TOML has no null, so false is the "off" value; true is refused (it would say neither
+    which lag nor that the default is meant)."""
+    if isinstance(value, str) and value == "auto":
+        return "auto"
+    if value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("max_lag", "must be a number of seconds >= 0, 'auto' or "
+                                  "false, {got}", {"got": _got(value)})
+    if value != value or value in (float("inf"), float("-inf")):
+        raise PydanticCustomError("max_lag", "must be a finite number, {got}",
+                                  {"got": _got(value)})
+    if value < 0:
+        raise PydanticCustomError("max_lag", "must be >= 0, {got}", {"got": _got(value)})
+    return float(value)
+
+
+# Seconds the router may run behind its schedule before the overdue shares are taken at the
+# lit venues (`SmartOrderRouter(max_lag_ns=...)`): "auto", None (written false) or seconds.
+MaxLag = Annotated[float | Literal["auto"] | None, PlainValidator(_max_lag)]
+
+
 class RouterModel(_Model):
     venues: Annotated[list[Name], Field(min_length=1)] | None = None  # None: every venue
     slice_interval_s: PosNum = 1.0
@@ -511,6 +542,7 @@ class RouterModel(_Model):
     cost_scale_bps: PosNum = 20.0
     latency_ns: NonNegInt = 100_000  # one way, plus each venue's distance
     feature_venue: Name | None = None
+    max_lag_s: MaxLag = "auto"
 
 
 def _table_shorthand(value: Any) -> Any:

@@ -71,6 +71,11 @@ class Simulation:
         assert self._clock is not None, "the clock exists only while the simulation runs"
         return self._clock
 
+    @property
+    def now_ns(self) -> int | None:
+        """The simulated time (after a failed run, where it stopped); None before the run."""
+        return self._clock.now_ns() if self._clock is not None else None
+
     def add_venue(self, venue: Venue) -> Venue:
         if venue.name in self.venues:
             raise ValueError(f"two venues named {venue.name!r}")

@@ -7,6 +7,9 @@ fees, markouts, regret) and per venue its share of the router's flow, fill rate,
 markouts. It depends on the event log alone (no wall time), so equal logs give equal
 figures on any machine or backend.
 
+`write_and_print(console, report, path, print_report)` is the tail of `sorsim compare` and
+`sorsim sweep`: the report as indented JSON at `path`, then printed, then where it went.
+
 `print_summary(console, result)` prints the run (scenario, seed, digest, shifts) as plain
 lines, then rich tables: one of the parent orders, one per parent order of its venues.
 Tables use a light box that reads the same in a terminal and in a CI log.
@@ -21,10 +24,11 @@ set the bar. It is zero when a single venue did all the filling.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -35,7 +39,7 @@ from scenarios.report import markout_curves
 
 __all__ = ["REGRET_MIN_SHARE", "hindsight_regret_bps", "make_console", "parent_figures",
            "make_table", "percent", "print_summary", "run_figures", "signed",
-           "venue_table"]
+           "venue_table", "write_and_print"]
 
 NS_PER_S = 1_000_000_000
 REGRET_MIN_SHARE = 0.05
@@ -192,3 +196,13 @@ def signed(value: float | None) -> str:
 def percent(value: float | None) -> str:
     """A fraction for a table: "98.5%", "-" when absent."""
     return "-" if value is None else f"{value:.1%}"
+
+
+def write_and_print(console: Console, report: dict[str, Any], path: Path,
+                    print_report: Callable[[Console, dict[str, Any]], None]) -> None:
+    """Write `report` to `path` as indented JSON (its folder made if need be), print it with
+    `print_report`, then say where it was written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    print_report(console, report)
+    console.print(f"written       {path}", markup=False, soft_wrap=True)

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
 from rich.console import Console
 
 from scenarios.fan_out import FanOutError, RunJob, derive_seeds, describe_seeds, fan_out
@@ -25,7 +24,7 @@ from scenarios.progress import RunsProgress
 from scenarios.run import EXIT_INVALID
 from scenarios.schema import ScenarioError
 from scenarios.statistics import mean_interval
-from scenarios.summary import make_table, percent, signed
+from scenarios.summary import make_table, percent, signed, write_and_print
 
 __all__ = ["FIGURES", "print_sweep", "sweep", "sweep_file"]
 
@@ -69,11 +68,7 @@ def sweep_file(file: str, *, seeds: int, seed: int | None, out: str, backend: st
     except FanOutError as error:
         print(f"sorsim sweep: {error}", file=sys.stderr)
         return 1
-    path = Path(out) / "sweep.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    print_sweep(console, report)
-    console.print(f"written       {path}", markup=False, soft_wrap=True)
+    write_and_print(console, report, Path(out) / "sweep.json", print_sweep)
     return 0
 
 

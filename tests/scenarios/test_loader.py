@@ -1,11 +1,12 @@
 """scenarios.loader.parse_scenario: the text it was loaded from, and an allocator put in place
-of every parent order's own (what `sorsim compare` runs)."""
+of every parent order's own (what `sorsim compare` runs); run_scenario: the router keys of
+the file reach the router."""
 
 from __future__ import annotations
 
 import pytest
 
-from scenarios.loader import parse_scenario
+from scenarios.loader import parse_scenario, run_scenario
 from scenarios.schema import ScenarioError
 
 SECOND_ORDER = """
@@ -61,3 +62,22 @@ def test_allocator_override_bad_allocator_is_named_with_the_override(
     message = str(caught.value)
     assert message.startswith(f"tiny.toml: {problem}")
     assert message.endswith(f"(with every parent order routed by allocator {allocator!r})")
+
+
+@pytest.mark.parametrize("line, lag_ns, catches_up", [
+    ("", 2_000_000_000, True),  # "auto": 2 slices for this urgent (0.5) parent
+    ("max_lag_s = 0.5", 500_000_000, True),
+    ("max_lag_s = false", None, False),
+])
+def test_run_scenario_router_max_lag_s_sets_the_catch_up(
+    tiny_text: str, line: str, lag_ns: int | None, catches_up: bool,
+) -> None:
+    # dark-first tries the dark pool first, where little rests here (a tenth of the noise
+    # traders' limit orders), so the router falls behind its TWAP.
+    text = tiny_text.replace('allocator = "ucb1"', 'allocator = "dark-first"').replace(
+        "cleanup_s = 4", f"cleanup_s = 4\n{line}")
+    router = run_scenario(parse_scenario(text, "tiny.toml")).routers["SOR"]
+    assert router.max_lag_ns == lag_ns
+    catch_ups = [s for s in router.slices if s.catch_up]
+    assert bool(catch_ups) is catches_up
+    assert all(s.quantity > 0 for s in catch_ups)

@@ -1,5 +1,6 @@
 """scenarios.replay and `sorsim replay`: a scenario run's log replays from its header alone;
-a tampered, cut or foreign log is named with the first differing line or the reason."""
+a tampered, cut or foreign log is named with the first differing line or the reason; a
+replay that crashes is compared up to the crash."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from crashing_agent import CRASH_FLAG
+from market.errors import HandlerFailed
 from market.event_log import package_version
 from scenarios.cli import main
 from scenarios.loader import load_scenario, parse_scenario, run_scenario
-from scenarios.replay import ReplayError, replay_log
+from scenarios.replay import EXIT_CRASHED, ReplayError, replay_log
 
 
 @pytest.fixture
@@ -162,3 +165,92 @@ def test_replay_of_what_is_not_a_scenario_log_exits_2(
     assert capsys.readouterr().err == f"{text}:1: not an event log: the first line is not a header\n"
     assert main(["replay", str(tmp_path / "missing.jsonl")]) == 2
     assert "cannot read the file: No such file or directory" in capsys.readouterr().err
+
+
+# --- a replay that crashes --------------------------------------------------------------------
+
+
+CRASHER = """
+[[agents]]
+name = "crasher"
+type = "crashing_agent:CrashingAgent"
+count = 1
+params = { crash_at_s = 7.5 }
+"""
+CRASH_NS = 7_500_000_000
+
+
+@pytest.fixture
+def crasher_recorded(tiny_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A log of the tiny scenario with a plug-in that raises at 7.5 s only under the flag
+    (unset here: the recorded run goes to its end)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))  # crashing_agent
+    monkeypatch.delenv(CRASH_FLAG, raising=False)
+    out = tmp_path / "run"
+    run_scenario(parse_scenario(tiny_text + CRASHER, "tiny.toml"), out_dir=out)
+    return out / "events.jsonl"
+
+
+def test_replay_that_crashes_compares_the_lines_before_the_crash_and_exits_3(
+    crasher_recorded: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(CRASH_FLAG, "1")
+    outcome = replay_log(crasher_recorded)
+    crash = outcome.crash
+    assert crash is not None and not outcome.matches
+    assert crash.t_ns == CRASH_NS
+    assert crash.error == f"agent 'crasher-0' raised RuntimeError: {CRASH_FLAG} is set"
+    # Every line the replay wrote before the crash is the log's; the log goes on after it.
+    lines = crasher_recorded.read_bytes().split(b"\n")
+    times = [orjson.loads(line)["t"] for line in lines[1:crash.lines]]
+    assert len(times) > 100 and max(times) <= CRASH_NS
+    assert orjson.loads(lines[crash.lines])["t"] >= CRASH_NS
+    assert outcome.difference is not None and outcome.difference.line == crash.lines + 1
+    assert outcome.difference.replayed is not None \
+        and outcome.difference.replayed.startswith(b'{"trailer"')
+    assert main(["replay", str(crasher_recorded)]) == EXIT_CRASHED == 3
+    assert capsys.readouterr().err == (
+        f"{crasher_recorded}: matched the first {crash.lines:,} lines of the log, then the "
+        f"replay crashed at simulated time 7.500000000 s (t_ns={CRASH_NS}): agent 'crasher-0' "
+        f"raised RuntimeError: {CRASH_FLAG} is set\n")
+
+
+def test_replay_that_crashes_after_a_differing_line_names_the_line_and_the_crash(
+    crasher_recorded: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def change_line_40(lines: list[bytes]) -> list[bytes]:
+        lines[39] = lines[39].replace(b'"t":', b'"t":1', 1)
+        return lines
+
+    tampered = _rewrite(crasher_recorded, change_line_40)
+    monkeypatch.setenv(CRASH_FLAG, "1")
+    outcome = replay_log(tampered)
+    assert outcome.crash is not None and outcome.difference is not None
+    assert outcome.difference.line == 40
+    assert main(["replay", str(tampered)]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{tampered}:40: the replay differs from the log from this line on")
+    assert err[3] == (f"  then the replay crashed at simulated time 7.500000000 s "
+                      f"(t_ns={CRASH_NS}): agent 'crasher-0' raised RuntimeError: {CRASH_FLAG} "
+                      "is set")
+
+
+def test_replay_of_a_crashed_runs_log_that_crashes_the_same_way_matches(
+    tiny_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.setenv(CRASH_FLAG, "1")  # the recorded run crashes too: a bug report
+    with pytest.raises(HandlerFailed):
+        run_scenario(parse_scenario(tiny_text + CRASHER, "tiny.toml"), out_dir=tmp_path)
+    log = tmp_path / "events.jsonl"
+    outcome = replay_log(log)
+    assert outcome.matches and outcome.crash is not None and outcome.trailer_consistent
+    assert outcome.notes == [f"the replay crashed at simulated time 7.500000000 s "
+                             f"(t_ns={CRASH_NS}): agent 'crasher-0' raised RuntimeError: "
+                             f"{CRASH_FLAG} is set; so did the recorded run, at the same line "
+                             "(the logs are identical)"]
+    assert main(["replay", str(log)]) == 0
+    assert "the logs are identical" in capsys.readouterr().out

@@ -128,6 +128,18 @@ def test_schema_allocator_venue_lists_default_to_the_routers_venues() -> None:
     assert params["dark"] == ["DARK1"]
 
 
+@pytest.mark.parametrize("line, expected", [
+    ("", "auto"),  # absent: the router's own default (2 slices when urgent, else none)
+    ('max_lag_s = "auto"', "auto"),
+    ("max_lag_s = 2.5", 2_500_000_000),
+    ("max_lag_s = 0", 0),
+    ("max_lag_s = false", None),  # off
+])
+def test_schema_router_max_lag_s_becomes_max_lag_ns(line: str, expected: object) -> None:
+    text = _replace('schedule = "twap"', f'schedule = "twap"\n[parent_orders.router]\n{line}')
+    assert parse_scenario(text, FILE).parent_orders[0].max_lag_ns == expected
+
+
 def test_schema_timeline_entries_apply_in_time_then_file_order() -> None:
     text = BASE + """
 [[timeline]]
@@ -183,6 +195,20 @@ MISTAKES = [
                             "slice_intervall_s = 2"),
      "scenarios/x.toml: parent_orders[0].router.slice_intervall_s: unknown key; did you mean "
      "'slice_interval_s'?"),
+    ("max_lag_negative", ('schedule = "twap"', 'schedule = "twap"\n[parent_orders.router]\n'
+                          "max_lag_s = -1"),
+     "scenarios/x.toml: parent_orders[0].router.max_lag_s: must be >= 0, got -1"),
+    ("max_lag_true", ('schedule = "twap"', 'schedule = "twap"\n[parent_orders.router]\n'
+                      "max_lag_s = true"),
+     "scenarios/x.toml: parent_orders[0].router.max_lag_s: must be a number of seconds >= 0, "
+     "'auto' or false, got true"),
+    ("max_lag_string", ('schedule = "twap"', 'schedule = "twap"\n[parent_orders.router]\n'
+                        'max_lag_s = "off"'),
+     "scenarios/x.toml: parent_orders[0].router.max_lag_s: must be a number of seconds >= 0, "
+     "'auto' or false, got 'off'"),
+    ("max_lag_not_finite", ('schedule = "twap"', 'schedule = "twap"\n[parent_orders.router]\n'
+                            "max_lag_s = inf"),
+     "scenarios/x.toml: parent_orders[0].router.max_lag_s: must be a finite number, got inf"),
     ("unknown_schedule_key", ('schedule = "twap"', 'schedule = { type = "pov", rate = 0.1, rat = 2 }'),
      "scenarios/x.toml: parent_orders[0].schedule.rat: unknown key; did you mean 'rate'?"),
     # wrong types (strict: no "3" for 3, no 1.5 for an integer, no 1 for true)

@@ -18,64 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from market.clock import current_clock, run
-from market.fix_codec import FixCodec, FixDecodeError, format_timestamp
+from market.fix_codec import FixDecodeError
+from market.fix_corpus import CODEC, STAMP
+from market.fix_corpus import EVERY_KIND as ALL_KINDS
+from market.fix_corpus import GATEWAY_BOUND as TEMPLATES
 from market.fix_framing import FieldProblem, FixFramer, FramingProblem, encode_message, split_fields
-from market.messages import (
-    BookUpdate,
-    CancelRejected,
-    ExecType,
-    ExecutionReport,
-    L1Snapshot,
-    L2Snapshot,
-    Liquidity,
-    MessageRejected,
-    Quote,
-    RejectReason,
-    Side,
-    TradePrint,
-)
 from venues.fix_gateway import FixGateway
 from venues.fix_session import FixConnection
 from venues.lit_exchange import LitExchange
-
-CODEC = FixCodec("SIM", "0.0001")
-STAMP = format_timestamp(1_700_000_000 * 10**9)
-
-TEMPLATES: list[tuple[bytes, list[tuple[bytes, bytes]]]] = [
-    (b"D", [(b"11", b"o1"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP), (b"38", b"100"),
-            (b"40", b"2"), (b"44", b"100.0100"), (b"59", b"0")]),
-    (b"D", [(b"11", b"o2"), (b"55", b"SIM"), (b"54", b"2"), (b"60", STAMP), (b"38", b"200"),
-            (b"40", b"1"), (b"59", b"3")]),
-    (b"D", [(b"11", b"o3"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP), (b"38", b"300"),
-            (b"40", b"P"), (b"18", b"M"), (b"110", b"100")]),
-    (b"F", [(b"11", b"c1"), (b"41", b"o1"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP)]),
-    (b"G", [(b"11", b"r1"), (b"41", b"o1"), (b"55", b"SIM"), (b"54", b"1"), (b"60", STAMP),
-            (b"38", b"200"), (b"40", b"2"), (b"44", b"100.0200")]),
-    (b"V", [(b"262", b"m1"), (b"263", b"1"), (b"264", b"0"), (b"267", b"2"), (b"269", b"0"),
-            (b"269", b"1"), (b"146", b"1"), (b"55", b"SIM")]),
-    (b"R", [(b"131", b"q1"), (b"146", b"1"), (b"55", b"SIM"), (b"38", b"100"), (b"60", STAMP)]),
-    (b"0", []), (b"1", [(b"112", b"t1")]), (b"2", [(b"7", b"1"), (b"16", b"0")]),
-    (b"4", [(b"123", b"Y"), (b"36", b"5")]), (b"3", [(b"45", b"1")]),
-    (b"A", [(b"98", b"0"), (b"108", b"30")]), (b"H", [(b"11", b"o1")]),
-]
-
-# Every kind the codec reads, as the codec writes it (their header comes from `build`).
-_SAMPLES = [
-    ExecutionReport(5, "LIT1", "CLIENT1", 7, ExecType.PARTIAL_FILL, Side.BUY, 1_000_100, 300,
-                    100, 1_000_100, 200, 100, -2_000, Liquidity.MAKER, 55, None),
-    ExecutionReport(5, "LIT1", "CLIENT1", 8, ExecType.REJECTED, Side.SELL, None, 300, 0, 0, 0,
-                    0, 0, None, 0, RejectReason.OFF_TICK),
-    CancelRejected(5, "LIT1", "CLIENT1", 7, RejectReason.UNKNOWN_ORDER, "replace"),
-    MessageRejected(5, "SDP1", "CLIENT1", "QuoteRequest", RejectReason.INVALID_QUANTITY, "é"),
-    Quote(5, "SDP1", "CLIENT1", 3, 14, ((500, 999_900, 1_000_100),), 9),
-    L1Snapshot(5, "LIT1", 999_900, 300, None, 0),
-    L2Snapshot(5, "LIT1", ((1_000_000, 100), (999_900, 200)), ((1_000_100, 300),)),
-    BookUpdate(5, "LIT1", ((Side.BUY, 1_000_000, 0), (Side.SELL, 1_000_100, 500))),
-    TradePrint(5, "LIT1", 55, 1_000_000, 100, Side.SELL),
-]
-ALL_KINDS = TEMPLATES + [
-    (fix.message_type, fix.pairs[fix.header_index:])
-    for fix in (CODEC.encode(sample) for sample in _SAMPLES)]
 
 # Random bytes, and values that look almost right (random bytes seldom do).
 values = st.one_of(
