@@ -205,9 +205,9 @@ class CostBasedSplit(Allocator):
                                  f"{entry.venue!r}, expected a finite number")
         self.liquidity.update(feedback)  # discounts every venue's tails once per call
         discount = self.discount
-        for entry in self._cost.values():
-            entry[0] *= discount
-            entry[1] *= discount
+        for sums in self._cost.values():
+            sums[0] *= discount
+            sums[1] *= discount
         for entry in feedback:
             cost = entry.cost_bps
             most = self._most_filled
