@@ -1,18 +1,18 @@
 """Routing quality on one library scenario (figures, not pass/fail): its own adaptive router
 against the static baselines, and any other allocators named, over many seeds.
 
-The static baselines are those of `tests/scenarios/test_routing_quality.py`: lit-only (an
-even split over the router's lit venues), pro-rata on displayed size, and fixed even weights
-over every venue the router uses. Cost: the parent's implementation shortfall against the
-arrival mid in bps (price and fees), scaled by the filled fraction, plus the opportunity cost
-of anything unfilled (`router.tca`), as the tests compute it. Runs are paired by seed; the
+The static baselines are those of `tests/scenarios/test_routing_quality.py`
+(`scenarios.baselines`: lit-only, pro-rata on displayed size, fixed even weights, and the
+dark-heavy weights where there are two dark pools); they always run. Cost: the parent's
+`total_shortfall_bps` (`router.tca`: price and fees on the filled shares scaled by the
+filled fraction, plus the opportunity cost of anything unfilled), as the tests rank them. Runs are paired by seed; the
 best static is chosen after the fact and every other router is compared with it (mean
 paired difference, 95% t-interval; negative = cheaper than the best static).
 
 Seeds: tune on 1000 and up (`--first-seed 1000`, the default); the tests use 1-4.
 
     python bench/library_routing.py SCENARIO [--seeds N] [--first-seed S] [--jobs J]
-        [--routers own,lit-only,pro-rata,fixed-even,'cost-based:{"discount": 0.8}',...]
+        [--routers own,'cost-based:{"discount": 0.8}',...]
         [--set key=json ...]  (top-level edits of the file, e.g. market.reference_price=20)
 
 A router is `own` (the file's allocator), a static name above, or an allocator key with
@@ -26,7 +26,6 @@ from __future__ import annotations
 import _path  # noqa: F401  (first: keeps bench/market.py from shadowing `market`)
 
 import argparse
-import copy
 import json
 import statistics
 import time
@@ -34,37 +33,22 @@ import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from scenarios.baselines import static_baselines
 from scenarios.loader import LIBRARY, run_scenario
-from scenarios.scenario import compile_scenario
+from scenarios.scenario import Scenario, compile_scenario
 from scenarios.schema import validate_data
 from scenarios.statistics import mean_interval
 
 S = 1_000_000_000
-STATICS = ("lit-only", "pro-rata", "fixed-even")
 
 
-def _venues(data: dict[str, Any]) -> list[str]:
-    router = data["parent_orders"][0].get("router", {})
-    if router.get("venues"):
-        return list(router["venues"])
-    venues = [v["name"] for kind in ("lit", "dark") for v in data["venues"].get(kind, [])]
-    if "dealer" in data["venues"]:
-        venues.append(data["venues"]["dealer"].get("name", "SDP1"))
-    return venues
-
-
-def allocator_spec(data: dict[str, Any], router: str) -> dict[str, Any] | None:
-    """The allocator table `router` names for the file `data` (None: the file's own)."""
-    venues = _venues(data)
-    lit = [v["name"] for v in data["venues"].get("lit", []) if v["name"] in venues]
+def allocator_spec(scenario: Scenario, router: str) -> dict[str, Any] | None:
+    """The allocator table `router` names for `scenario` (None: the file's own)."""
     if router == "own":
         return None
-    if router == "lit-only":
-        return {"type": "lit-only", "params": {"lit": lit}}
-    if router == "pro-rata":
-        return {"type": "pro-rata", "params": {}}
-    if router == "fixed-even":
-        return {"type": "fixed-weights", "params": {"weights": {v: 1.0 for v in venues}}}
+    baselines = static_baselines(scenario)
+    if router in baselines:
+        return baselines[router]
     key, _, params = router.partition(":")
     return {"type": key, "params": json.loads(params) if params else {}}
 
@@ -83,15 +67,14 @@ def _edit(data: dict[str, Any], edits: list[str]) -> dict[str, Any]:
 def run_case(name: str, router: str, seed: int, edits: list[str]) -> dict[str, Any]:
     path = LIBRARY / f"{name}.toml"
     data = _edit(tomllib.loads(path.read_text()), edits)
-    spec = allocator_spec(data, router)
-    if spec is not None:
-        data = copy.deepcopy(data)
-        data["parent_orders"][0]["allocator"] = spec
     scenario = compile_scenario(validate_data(data, str(path)), str(path))
+    spec = allocator_spec(scenario, router)
+    if spec is not None:
+        data["parent_orders"][0]["allocator"] = spec
+        scenario = compile_scenario(validate_data(data, str(path)), str(path))
     result = run_scenario(scenario, seed=seed)
     tca = result.tca["SOR"]
-    cost = ((tca.implementation_shortfall_bps or 0.0) * tca.filled / tca.quantity
-            + (tca.opportunity_cost_bps or 0.0))
+    cost = tca.total_shortfall_bps
     shift_ns = int(min((s["at_s"] for s in data.get("timeline", [])), default=0) * S)
     own = [r for r in result.routers["SOR"].slices if not r.cleanup and not r.catch_up]
     shares: dict[str, list[float]] = {}
@@ -110,13 +93,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--routers", default="own," + ",".join(STATICS))
+    parser.add_argument("--routers", default="own")
     parser.add_argument("--set", action="append", default=[], dest="edits")
     args = parser.parse_args()
     routers = [r for r in _split(args.routers) if r]
-    for static in STATICS:
-        if static not in routers:
-            routers.append(static)
+    path = LIBRARY / f"{args.scenario}.toml"
+    data = _edit(tomllib.loads(path.read_text()), args.edits)
+    statics = list(static_baselines(compile_scenario(validate_data(data, str(path)), str(path))))
+    routers += [static for static in statics if static not in routers]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     cases = [(args.scenario, r, s, args.edits) for r in routers for s in seeds]
     started = time.perf_counter()
@@ -124,7 +108,7 @@ def main() -> None:
         results = list(pool.map(run_case, *zip(*cases)))
     by = {(c[1], c[2]): r for c, r in zip(cases, results)}
     mean = {r: statistics.fmean(by[r, s]["cost"] for s in seeds) for r in routers}
-    best = min(STATICS, key=mean.__getitem__)
+    best = min(statics, key=mean.__getitem__)
     print(f"{args.scenario}: seeds {seeds[0]}-{seeds[-1]}, edits {args.edits or 'none'}, "
           f"{time.perf_counter() - started:.0f} s; best static {best}")
     for r in routers:

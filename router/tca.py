@@ -99,6 +99,15 @@ class TransactionCostAnalysis:
     def fill_rate(self) -> float:
         return self.filled / self.quantity if self.quantity else 0.0
 
+    @property
+    def total_shortfall_bps(self) -> float:
+        """The whole parent's cost per parent share, bps of the arrival mid: the shortfall
+        of the filled shares (price and fees) scaled by the filled fraction, plus the
+        opportunity cost of the rest. What routing comparisons rank allocators by: a router
+        that leaves shares unfilled is charged for them."""
+        return ((self.implementation_shortfall_bps or 0.0) * self.fill_rate
+                + (self.opportunity_cost_bps or 0.0))
+
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "fills"}
         out["fill_rate"] = self.fill_rate

@@ -363,8 +363,7 @@ def run_study_case(allocator: str, seed: int, config: StudyConfig = StudyConfig(
     tca = analyze(events, "SOR", side="buy", quantity=parent.quantity,
                   start_ns=parent.start_ns, end_ns=parent.end_ns)
     shortfall = tca.implementation_shortfall_bps or 0.0
-    filled_share = tca.filled / parent.quantity
-    total = shortfall * filled_share + (tca.opportunity_cost_bps or 0.0)
+    total = tca.total_shortfall_bps
 
     def share_to_dark1(records: list[Any]) -> float:
         sent = sum(sum(r.allocation.values()) for r in records)

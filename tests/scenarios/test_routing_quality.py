@@ -28,10 +28,10 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from router.smart_order_router import SliceRecord
 from router.tca import Fill, Nbbo
+from scenarios.baselines import static_baselines
 from scenarios.loader import LIBRARY, run_scenario
 from scenarios.scenario import Scenario, compile_scenario
 from scenarios.schema import validate_data
@@ -41,44 +41,17 @@ SEEDS = (1, 2, 3, 4)  # fixed before any of these runs; the tuning used seeds 10
 WINDOW = 10
 SHARE = 0.10
 LIT = ["LIT1", "LIT2", "LIT3"]
-DARK_HEAVY = {"DARK1": 0.5, "DARK2": 0.2, "LIT1": 0.1, "LIT2": 0.1, "LIT3": 0.1}
-
-
-def _statics(venues: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    statics: dict[str, tuple[str, dict[str, Any]]] = {
-        "lit-only": ("lit-only", {"lit": [v for v in venues if v in LIT]}),
-        "pro-rata": ("pro-rata", {}),
-        "fixed-even": ("fixed-weights", {"weights": {v: 1.0 for v in venues}}),
-    }
-    if {"DARK1", "DARK2"} <= set(venues):
-        statics["fixed-dark-heavy"] = ("fixed-weights", {"weights": DARK_HEAVY})
-    return statics
 
 
 @cache
-def _file(name: str) -> dict[str, Any]:
-    return tomllib.loads((LIBRARY / f"{name}.toml").read_text())
-
-
 def _scenario(name: str, allocator: str | None) -> Scenario:
     """The library file, with its parent order's allocator replaced by the static baseline
-    `allocator` (None: the file's own)."""
-    data = _file(name)
+    `allocator` (None: the file's own; `scenarios.baselines`)."""
+    path = LIBRARY / f"{name}.toml"
+    data = tomllib.loads(path.read_text())
     if allocator is not None:
-        data = tomllib.loads((LIBRARY / f"{name}.toml").read_text())  # a fresh copy to edit
-        key, params = _statics(_venues(name))[allocator]
-        data["parent_orders"][0]["allocator"] = {"type": key, "params": params}
-    path = str(LIBRARY / f"{name}.toml")
-    return compile_scenario(validate_data(data, path), path)
-
-
-def _venues(name: str) -> list[str]:
-    router = _file(name)["parent_orders"][0].get("router", {})
-    venues: list[str] = router.get("venues") or [v["name"] for kind in ("lit", "dark")
-                                                 for v in _file(name)["venues"].get(kind, [])]
-    if "venues" not in router and "dealer" in _file(name)["venues"]:
-        venues.append(_file(name)["venues"]["dealer"]["name"])
-    return venues
+        data["parent_orders"][0]["allocator"] = static_baselines(_scenario(name, None))[allocator]
+    return compile_scenario(validate_data(data, str(path)), str(path))
 
 
 @dataclass(frozen=True)
@@ -99,12 +72,10 @@ def _run(name: str, allocator: str | None, seed: int) -> Run:
     result = run_scenario(_scenario(name, allocator), seed=seed)
     tca = result.tca["SOR"]
     assert tca.implementation_shortfall_bps is not None
-    shortfall = (tca.implementation_shortfall_bps * tca.filled / tca.quantity
-                 + (tca.opportunity_cost_bps or 0.0))
     own = [r for r in result.routers["SOR"].slices if not r.cleanup and not r.catch_up]
     nbbo = Nbbo(e for e in result.events if e["type"] == "L1Snapshot" and e["event"] == "out"
                 and e["at"] in LIT)
-    return Run(shortfall, tca.fill_rate, own, tca.fills, tca.side, nbbo)
+    return Run(tca.total_shortfall_bps, tca.fill_rate, own, tca.fills, tca.side, nbbo)
 
 
 def share(records: Sequence[SliceRecord], venue: str) -> float:
@@ -125,7 +96,8 @@ def mean_shortfall(name: str, allocator: str | None) -> float:
 
 
 def best_static(name: str) -> tuple[str, float]:
-    costs = {static: mean_shortfall(name, static) for static in _statics(_venues(name))}
+    costs = {static: mean_shortfall(name, static)
+             for static in static_baselines(_scenario(name, None))}
     best = min(costs, key=costs.__getitem__)
     return best, costs[best]
 

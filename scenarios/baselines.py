@@ -1,0 +1,34 @@
+"""The static baselines a scenario's adaptive router is measured against.
+
+One definition for the routing-quality tests and `bench/library_routing.py`, so that both
+compare with the same allocators: lit-only (an even split over the router's lit venues),
+pro-rata on displayed size, fixed even weights over every venue the router uses, and, where
+the router has two dark pools DARK1 and DARK2, the regime-shift study's dark-heavy fixed
+weights (`scenarios.regime_routing`). Each is an allocator table (`{"type", "params"}`)
+as a scenario file's `[parent_orders.allocator]` holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios.regime_routing import ALLOCATOR_CASES
+from scenarios.scenario import Scenario
+
+__all__ = ["static_baselines"]
+
+
+def static_baselines(scenario: Scenario, order: int = 0) -> dict[str, dict[str, Any]]:
+    """Baseline name -> allocator table, for the router of parent order `order`."""
+    venues = list(scenario.parent_orders[order].venues)
+    kinds = scenario.venue_kinds()
+    baselines: dict[str, dict[str, Any]] = {
+        "lit-only": {"type": "lit-only", "params": {"lit": [v for v in venues
+                                                            if kinds[v] == "lit"]}},
+        "pro-rata": {"type": "pro-rata", "params": {}},
+        "fixed-even": {"type": "fixed-weights", "params": {"weights": {v: 1.0 for v in venues}}},
+    }
+    if {"DARK1", "DARK2"} <= set(venues):
+        key, params = ALLOCATOR_CASES["fixed-dark-heavy"]
+        baselines["fixed-dark-heavy"] = {"type": key, "params": params}
+    return baselines
