@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from market.errors import SorsimError
@@ -90,6 +91,19 @@ def describe_seeds(seeds: Sequence[int], origin: str) -> str:
         return f"seed {seeds[0]} ({origin})"
     return (f"seeds {seeds[0]}..{seeds[-1]} ({origin} {seeds[0]} and the next "
             f"{len(seeds) - 1})")
+
+
+def read_seeded_file(file: str, count: int, seed: int | None) -> tuple[str, list[int], str]:
+    """A fan-out's inputs: the file's text, its `count` seeds (from `seed`, else the file's
+    own) and how they were chosen. A file that cannot be read raises ValueError with the
+    message to print; one that does not validate, `ScenarioError`."""
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"{file}: cannot read the file: {error.strerror or error}") from None
+    base = parse_scenario(text, file).seed if seed is None else seed
+    seeds = derive_seeds(base, count)
+    return text, seeds, describe_seeds(seeds, "the file's seed" if seed is None else "--seed")
 
 
 def fan_out(jobs: Sequence[RunJob], *, backend: str = "process", workers: int | None = None,

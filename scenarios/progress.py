@@ -12,6 +12,7 @@ test) or when asked to be quiet, so output meant for logs stays plain.
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -21,7 +22,23 @@ __all__ = ["RunsProgress", "SimulatedTimeProgress"]
 NS_PER_S = 1_000_000_000
 
 
-class SimulatedTimeProgress:
+class _Bar:
+    """What both bars share: a rich `Progress` (None when off), shown inside `with`."""
+
+    _progress: Progress | None = None
+
+    def __enter__(self) -> Self:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+class SimulatedTimeProgress(_Bar):
     """A bar from `start_ns` to `end_ns` of simulated time; `update(now_ns)` moves it."""
 
     def __init__(self, console: Console, label: str, start_ns: int, end_ns: int, *,
@@ -51,18 +68,8 @@ class SimulatedTimeProgress:
         return (f"simulated {(now_ns - self.start_ns) / NS_PER_S:,.1f} of "
                 f"{(self.end_ns - self.start_ns) / NS_PER_S:,.1f} s")
 
-    def __enter__(self) -> SimulatedTimeProgress:
-        if self._progress is not None:
-            self._progress.start()
-        return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-
-class RunsProgress:
+class RunsProgress(_Bar):
     """A bar of runs done out of `total` (compare, sweep, regress)."""
 
     def __init__(self, console: Console, label: str, total: int, *, enabled: bool = True) -> None:
@@ -79,13 +86,3 @@ class RunsProgress:
         """One more run finished."""
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
-
-    def __enter__(self) -> RunsProgress:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        if self._progress is not None:
-            self._progress.stop()

@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
-from scenarios.fan_out import FanOutError, RunJob, derive_seeds, describe_seeds, fan_out
+from scenarios.fan_out import FanOutError, RunJob, fan_out, read_seeded_file
 from scenarios.loader import parse_scenario
 from scenarios.progress import RunsProgress
 from scenarios.run import EXIT_INVALID
@@ -51,16 +51,10 @@ def sweep_file(file: str, *, seeds: int, seed: int | None, out: str, backend: st
                progress: bool = True) -> int:
     """`sorsim sweep`: the exit status (2 for a bad file, 1 for a failed run or backend)."""
     try:
-        text = Path(file).read_text(encoding="utf-8")
-        base = parse_scenario(text, file).seed if seed is None else seed
-        chosen = derive_seeds(base, seeds)
+        text, chosen, rule = read_seeded_file(file, seeds, seed)
     except (ScenarioError, ValueError) as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
-    except OSError as error:
-        print(f"{file}: cannot read the file: {error.strerror or error}", file=sys.stderr)
-        return EXIT_INVALID
-    rule = describe_seeds(chosen, "the file's seed" if seed is None else "--seed")
     try:
         with RunsProgress(console, f"sweep on {backend}", len(chosen), enabled=progress) as bar:
             report = sweep(text, file, chosen, seed_rule=rule, backend=backend,
