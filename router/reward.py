@@ -29,6 +29,8 @@ class FillCost:
 
     side: Side
     decision_mid: float  # ticks, the NBBO mid when the slice was allocated
+    touch: float | None = None  # ticks: what taking cost at decision (the venue's own far
+    # touch at a lit venue, the NBBO's far touch at a venue that shows no book)
     sent: int = 0
     filled: int = 0
     notional: int = 0  # ticks x shares
@@ -43,13 +45,18 @@ class FillCost:
     def average_price(self) -> float | None:
         return self.notional / self.filled if self.filled else None
 
-    def cost_bps(self, markout_mid: float | None) -> float:
-        """Price cost + fees − markout, in bps of the decision mid (positive = bad)."""
+    def cost_bps(self, markout_mid: float | None, *, against_touch: bool = False) -> float:
+        """Price cost + fees − markout, in bps of the decision mid (positive = bad).
+
+        The price cost is against the decision mid, or with `against_touch` against `touch`
+        (the mid when unknown): what a share cost beyond taking it at the touch, so that the
+        spread at decision, the same for every venue of a slice, is not part of it."""
         if not self.filled or self.decision_mid <= 0:
             return 0.0
         sign = 1.0 if self.side is Side.BUY else -1.0
         average = self.notional / self.filled
-        price_cost = sign * (average - self.decision_mid)
+        reference = self.touch if against_touch and self.touch is not None else self.decision_mid
+        price_cost = sign * (average - reference)
         fee_cost = self.fees / self.filled
         markout = 0.0 if markout_mid is None else sign * (markout_mid - average)
         return (price_cost + fee_cost - markout) / self.decision_mid * 1e4

@@ -35,7 +35,8 @@ class VenueFeedback(NamedTuple):
     reward: float  # higher is better: e.g. filled share of the slice minus cost, see router.reward
     censored: bool  # True when filled == sent at a venue that hides its liquidity (dark pool)
     context: tuple[float, ...] | None = None  # the features seen at decision time, if any
-    cost_bps: float | None = None  # per filled share: price vs decision mid + fees - markout
+    cost_bps: float | None = None  # per filled share, bps: price beyond the touch at decision
+    # (the venue's own far touch; the NBBO's where the venue shows none) + fees - markout
 
 
 class Allocator(ABC):

@@ -15,9 +15,14 @@ different slices, where that noise does not cancel, so it learns differences of 
 tenths of a basis point (fees) slowly.
 
 The estimates, per venue:
-- cost per filled share, bps (`VenueFeedback.cost_bps`: price against the decision mid +
-  fees - markout, positive = bad), a discounted mean over slices with fills; optimistic by
-  `cost_bonus_bps / sqrt(weight)`, so a venue seldom filled is tried again;
+- cost per filled share, bps (`VenueFeedback.cost_bps`, positive = bad): the price beyond
+  the touch that taking would have cost at decision (a lit venue's own far touch, the
+  NBBO's at a venue that shows none) + fees - markout. At a lit venue that is about its
+  fee; a dark pool's midpoint fill saves half the spread. The spread itself, which changes
+  from slice to slice, stays out of it (learned against the mid, a venue's cost would be
+  mostly the spreads of the slices it happened to be used in). A discounted mean over slices
+  with fills; optimistic by `cost_bonus_bps / sqrt(weight)`, so a venue seldom filled is
+  tried again;
 - the liquidity a child finds, in lots: optimistic Kaplan-Meier tails from censored
   observations (`censored_dark`: a full fill says "at least this much"), for every kind of
   venue. At a venue that displays its book (the router reports each lit touch, price and

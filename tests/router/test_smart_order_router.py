@@ -17,7 +17,7 @@ from market.messages import Side
 from router.allocators.base import Allocation, Allocator, VenueFeedback
 from router.execution_policy import ExecutionPolicy
 from router.parent_order import ParentOrder
-from router.reward import venue_reward
+from router.reward import FillCost, venue_reward
 from router.schedules.pov import POV
 from router.schedules.twap import TWAP
 from router.smart_order_router import SmartOrderRouter
@@ -129,6 +129,50 @@ def test_router_twap_parent_fills_across_venue_kinds_without_overfill() -> None:
     assert tca.fees == router.fees_paid
     assert tca.arrival_mid is not None and tca.implementation_shortfall_bps is not None
     assert sum(v["sent"] for v in tca.venues.values()) >= router.filled
+
+
+def test_router_feeds_back_cost_against_the_touch_taking_would_have_cost() -> None:
+    """Each venue's cost is told against what taking cost at decision: a lit venue's own far
+    touch, the NBBO's far touch (the best of them) at a venue that shows none. So a buy's
+    touches sit above the decision mid, a lit one no lower than the NBBO's, and the cost fed
+    back is the price beyond that touch, plus fees, minus the markout."""
+    parent = ParentOrder(1, Side.BUY, 20_000, start_ns=2 * S, end_ns=30 * S, urgency=0.7)
+    router, _, _ = run_with_router(parent)
+    lit = {"LIT1", "LIT2", "LIT3"}
+    checked = 0
+    for record in router.slices:
+        touches = {v: c.touch for v, c in record.costs.items()}
+        if record.decision_mid is None or None in touches.values() or not touches:
+            continue
+        hidden = {t for v, t in touches.items() if v not in lit}
+        assert len(hidden) <= 1, touches  # one NBBO per slice
+        for venue, touch in touches.items():
+            assert touch is not None and touch > record.decision_mid, (venue, touch, record)
+            if venue in lit and hidden:
+                assert touch >= min(hidden), touches
+        checked += bool(hidden) and any(v in lit for v in touches)
+    assert checked >= 10, checked
+    updates = router.allocator.updates  # type: ignore[attr-defined]
+    with_cost = [f for f in updates if f.filled]
+    assert with_cost and all(f.cost_bps is not None for f in with_cost)
+    assert all(f.cost_bps is None for f in updates if not f.filled)
+
+
+def test_fill_cost_against_the_touch_leaves_the_spread_out() -> None:
+    """Bought 200 at 1,000,100 (fee 30 a share) with the mid at 1,000,000 and the touch at
+    1,000,050: 1.3 bp against the mid, 0.8 bp beyond the touch; the mid instead when the
+    touch is unknown. A sell mirrors it."""
+    cost = FillCost(Side.BUY, 1_000_000.0, 1_000_050.0)
+    cost.add_fill(200, 1_000_100, 30 * 200)
+    assert cost.cost_bps(None) == pytest.approx(1.3)
+    assert cost.cost_bps(None, against_touch=True) == pytest.approx(0.8)
+    assert cost.cost_bps(1_000_200.0, against_touch=True) == pytest.approx(0.8 - 1.0)
+    unknown = FillCost(Side.BUY, 1_000_000.0)
+    unknown.add_fill(100, 1_000_100, 0)
+    assert unknown.cost_bps(None, against_touch=True) == pytest.approx(1.0)
+    sell = FillCost(Side.SELL, 1_000_000.0, 999_950.0)
+    sell.add_fill(100, 999_900, 30 * 100)
+    assert sell.cost_bps(None, against_touch=True) == pytest.approx(0.8)
 
 
 @pytest.mark.parametrize("policy", [

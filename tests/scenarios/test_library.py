@@ -127,7 +127,10 @@ def _check_sdp_last_look_tightening(result: ScenarioResult) -> None:
     assert dealer.last_look_hold_ns == 250 * MS
     rejects = [e["t"] for e in _out(result, "ExecutionReport", "SDP1")
                if e["msg"]["reason"] == "last_look"]
-    assert rejects and min(rejects) > 45 * S
+    # Before 45 s only a jump of 50 ticks within the 3 ms hold rejects (once in this run),
+    # after it any adverse move within 250 ms does; both halves last 45 s.
+    before = sum(t < 45 * S for t in rejects)
+    assert len(rejects) - before > 2 * before, rejects
 
 
 def _check_latency_spike(result: ScenarioResult) -> None:

@@ -184,10 +184,11 @@ def test_dark_pool_turns_toxic_adaptive_moves_off_when_toxic_and_beats_best_stat
 # cost_based.py`): every slice split over the venues by learned cost per share, learned
 # liquidity and the lit touches now. Its parameters are the defaults; they and the files'
 # settings were chosen on seeds 1000-1011 (`python bench/library_routing.py NAME --seeds 12`),
-# where the paired difference to the best static was (bps, 95% CI): fee change -0.18
-# [-0.25, -0.10], latency spike -0.21 [-0.37, -0.04], SDP last look -0.44 [-0.61, -0.26],
-# market makers withdraw -0.56 [-0.81, -0.31], volatility spike -0.26 [-0.83, +0.32] (cheaper
-# on 10 of 12 seeds, but the interval crosses zero: a fast market with news jumps is noisy).
+# where, with costs learned against the touch, the paired difference to the best static was
+# (bps, 95% CI): fee change -0.13 [-0.20, -0.06], latency spike -0.22 [-0.38, -0.07], SDP
+# last look -0.44 [-0.63, -0.25], market makers withdraw -0.42 [-0.72, -0.12], volatility
+# spike -0.24 [-0.60, +0.12] (cheaper on 9 of 12 seeds, but the interval crosses zero: a fast
+# market with news jumps is noisy).
 
 
 def slices_to_halve_share(run: Run, venues: Sequence[str], shift_s: float,
@@ -206,16 +207,21 @@ def slices_to_halve_share(run: Run, venues: Sequence[str], shift_s: float,
 
 
 def cost_after(run: Run, venue: str, shift_s: float) -> tuple[float | None, float | None]:
-    """(the venue's cost per filled share after the shift, the other venues' together), bps:
-    price against the decision mid plus fees (`FillCost`, no markout); None without fills."""
+    """(the venue's cost per share sent after the shift, the other venues' together), bps:
+    a filled share's price against the decision mid plus fees (`FillCost`, no markout), an
+    unfilled one the mid's move against us by the next slice, when it is sent again (what a
+    last-look reject or an IOC that missed costs); None where nothing was sent."""
     own, others = [0.0, 0], [0.0, 0]
+    sign = 1.0 if run.side == "buy" else -1.0
     for record in run.slices:
-        if record.t_ns < shift_s * S:
+        if record.t_ns < shift_s * S or not record.decision_mid:
             continue
+        later = run.nbbo.mid_at(record.t_ns + S)
+        moved = 0.0 if later is None else sign * (later - record.decision_mid) / record.decision_mid * 1e4
         for name, cost in record.costs.items():
             into = own if name == venue else others
-            into[0] += cost.cost_bps(None) * cost.filled
-            into[1] += cost.filled
+            into[0] += cost.cost_bps(None) * cost.filled + moved * (cost.sent - cost.filled)
+            into[1] += cost.sent
     return (own[0] / own[1] if own[1] else None, others[0] / others[1] if others[1] else None)
 
 
@@ -227,25 +233,30 @@ def degraded(name: str, static: str, venue: str, shift_s: float, seed: int) -> b
     return own is not None and others is not None and own > others
 
 
-def test_fee_change_adaptive_within_03_bp_of_best_static() -> None:
+def test_fee_change_adaptive_moves_off_lit2_within_25_slices_within_03_bp_of_best_static() -> None:
     """At 45 s LIT2's taker fee goes from a 10-tick rebate to a 40-tick charge and LIT1's
-    from 30 to 5: LIT2 turns from the cheapest lit venue to take from into the dearest
-    (about 0.3 bp a share; on every seed here LIT2's fills after the shift cost the even
-    lit-only split more than the other venues' did, checked).
+    from 30 to 5: LIT2 turns from the cheapest lit venue to take from into the dearest, by
+    0.35 bp a share or more at equal prices (the fee schedule: no seed undoes it, though on
+    some seeds LIT2's prices after the shift happen to make up for it). The cost-based
+    allocator halves LIT2's share within 25 slices on every seed (tuning, 1000-1011: within
+    22 on all 12; seeds 1-8: within 7).
 
-    It does not beat the best static here. The cost-based allocator did on the tuning seeds
-    (1000-1011: -0.18 bp, 95% CI [-0.25, -0.10]), but on these four it lost by 0.12 bp, and
-    on seeds 1-16 its gain was -0.09 bp [-0.25, +0.07] (cheaper on 11 of 16): fee
-    differences of tenths of a basis point are within the noise of four runs. A first
-    version asserting the win failed here; asserted instead the bound the previous version
-    of this test held (at most 0.3 bp worse on average), not loosened. Nor is moving off
-    LIT2 within a stated number of slices asserted: it keeps taking at LIT2 whenever LIT2
-    alone shows the best price (a tick is worth more than the fee); on the tuning seeds it
-    halved LIT2's share within 22 slices on all 12, but on seed 2 here it did not (0.40
-    before, 0.38 after)."""
+    It does not beat the best static here: on the tuning seeds it did (-0.13 bp, 95% CI
+    [-0.20, -0.06], cheaper on 10 of 12), but on these four it is 0.09 bp dearer on average
+    (seeds 1-8: +0.04, cheaper on 4 of 8, a seed's difference spread 0.35 bp). The fees it
+    saves (at most about 0.16 bp a share in this market) are smaller than what taking at the
+    best touch costs it later on some seeds (its takes there move the NBBO more than an
+    even split's). Asserted instead the bound this test held before (at most 0.3 bp worse
+    on average), not loosened.
+
+    History: the previous allocator learned each venue's cost against the decision mid, so
+    the spreads of the slices a venue happened to be used in were most of its learned cost,
+    and it kept LIT2 on seed 2 (0.40 before, 0.38 after). It now learns the cost against the
+    touch taking would have cost (`VenueFeedback.cost_bps`)."""
     name = "fee_change"
     for seed in SEEDS:
-        assert degraded(name, "lit-only", "LIT2", 45, seed), seed
+        moved, base = slices_to_halve_share(_run(name, None, seed), ["LIT2"], 45)
+        assert base >= 0.1 and moved is not None and moved <= 25, (seed, moved, base)
     best, cost = best_static(name)
     adaptive = mean_shortfall(name, None)
     assert adaptive <= cost + 0.3, (adaptive, best, cost)
@@ -256,15 +267,20 @@ def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static
     lit half-spread of 50), so before 45 s it is a cheap venue. From 45 s it holds accepts
     for 250 ms and rejects on any adverse move: its fill rate falls (checked on the even
     static split). The cost-based allocator costs less than the best static on average,
-    and on every seed where SDP1's fills after the shift cost the static split more than
-    the other venues' (and SDP1 had at least 10% of the allocator's flow before), it halves
-    SDP1's share within 20 slices (tuning: within 18 on all 12 seeds).
+    and on every seed where SDP1 cost the static split more after the shift than the other
+    venues did, per share sent (`cost_after`: a reject costs the mid's move until the
+    shares are sent again), and SDP1 had at least 5% of the allocator's flow before, it
+    halves SDP1's share within 20 slices (tuning, 1000-1011: within 18 on all 12 seeds,
+    degraded or not). The floor was 10%; with the costs learned against the touch, seed 4,
+    the one degraded seed here, had 9% before, and the run failed on it: lowered to 5%, the
+    volatility test's floor, after that run (it then halves it within 13).
 
-    On three of these four seeds SDP1 stayed the cheapest venue per filled share after the
-    shift (it fills less, but what it fills is still inside the lit spread), and the
-    allocator kept using it; a first version asserting the halving wherever SDP1 had 10%
-    before failed on seed 1 (0.64 before, never halved): the condition on the seed's own
-    market was added after that run, as in the toxic-pool test."""
+    Where SDP1 stays the cheapest venue after the shift (it fills less, but what it fills is
+    still inside the lit spread, and its rejects are few: its reference seldom moves within
+    250 ms), the allocator rightly keeps using it; a first version asserting the halving on
+    every seed failed on seed 1 (0.64 before, never halved), where SDP1 cost -1.9 bp a share
+    sent after the shift against +0.8 elsewhere. An earlier criterion counted only SDP1's
+    fills, not what its rejects cost."""
     name = "sdp_last_look_tightening"
     rates = []
     for seed in SEEDS:
@@ -276,7 +292,7 @@ def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static
     checked = 0
     for seed in SEEDS:
         moved, base = slices_to_halve_share(_run(name, None, seed), ["SDP1"], 45)
-        if base >= 0.1 and degraded(name, "fixed-even", "SDP1", 45, seed):
+        if base >= 0.05 and degraded(name, "fixed-even", "SDP1", 45, seed):
             checked += 1
             assert moved is not None and moved <= 20, (seed, moved, base)
     assert checked >= 1, checked  # the seeds do exercise the degraded case
@@ -291,8 +307,8 @@ def test_volatility_spike_adaptive_leaves_widened_sdp1_and_beats_best_static() -
     allocator halves SDP1's share within 12 slices of the shift on every seed where SDP1
     had at least 5% of its flow before (tuning: within 10 on all 12), completes (99% filled
     on every seed), and costs less than the best static on average over the seeds. On the
-    tuning seeds that last claim was the weakest of the five files: cheaper on 10 of 12
-    seeds, mean -0.26 bp, 95% CI [-0.83, +0.32]."""
+    tuning seeds that last claim was the weakest of the five files: cheaper on 9 of 12
+    seeds, mean -0.24 bp, 95% CI [-0.60, +0.12]."""
     name = "volatility_spike"
     for seed in SEEDS:
         run = _run(name, None, seed)
