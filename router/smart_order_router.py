@@ -383,27 +383,26 @@ class SmartOrderRouter(Agent):
         self.children[child.order_id] = child
         self._open[child.order_id] = child
         record.children.append(child.order_id)
-        cost = record.costs.get(child.venue)
-        if cost is None:
-            cost = record.costs[child.venue] = self._fill_cost(record, child.venue)
+        cost = self._slice_cost(record, child.venue)
         if count_sent:
             cost.sent += child.quantity
 
-    def _fill_cost(self, record: SliceRecord, venue: str) -> FillCost:
-        """A venue's cost record for a slice, with the touch taking there would have cost
-        now (its own far touch; the NBBO's where it shows none)."""
-        buying = self.parent.side is Side.BUY
-        touch = self._touch.get(venue, (None, None))[1 if buying else 0]
-        if touch is None:
-            touch = self.nbbo()[1 if buying else 0]
-        return FillCost(self.parent.side, record.decision_mid or 0.0,
-                        None if touch is None else float(touch))
+    def _slice_cost(self, record: SliceRecord, venue: str) -> FillCost:
+        """A venue's cost record for a slice, made at its first child with the touch taking
+        there costs now (its own far touch; the NBBO's where it shows none)."""
+        cost = record.costs.get(venue)
+        if cost is None:
+            far = 1 if self.parent.side is Side.BUY else 0
+            touch = self.touch(venue)[far]
+            if touch is None:
+                touch = self.nbbo()[far]
+            cost = record.costs[venue] = FillCost(self.parent.side, record.decision_mid or 0.0,
+                                                  None if touch is None else float(touch))
+        return cost
 
     def register_rfq(self, request_id: int, record: SliceRecord, venue: str, shares: int) -> None:
         self._rfq[request_id] = (record, venue, shares)
-        cost = record.costs.get(venue)
-        if cost is None:
-            cost = record.costs[venue] = self._fill_cost(record, venue)
+        cost = self._slice_cost(record, venue)
         cost.sent += shares  # what was asked for: no quote or a last-look reject fills 0
 
     def policy_check(self, venue: str, quantity: int, price: int | None) -> bool:
