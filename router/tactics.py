@@ -1,7 +1,9 @@
 """Tactics: how a child order is placed at one kind of venue.
 
 - Lit: with urgency >= 0.5 *take* — an IOC limit pinned at the venue's far touch (the ask
-  for a buy), so it sweeps no deeper than the price it saw; else *post* — a post-only DAY
+  for a buy), so it sweeps no deeper than the price it saw, and never beyond the NBBO's far
+  touch (order protection: at a venue showing a worse price the child is pinned at the
+  NBBO's and fills only if that venue's book has come up to it by arrival); else *post* — a post-only DAY
   limit at the venue's near touch (the bid for a buy), canceled at the next slice when
   still working (stale) and its quantity re-routed.
 - Dark: a midpoint-pegged DAY order with a minimum quantity of one lot and the parent's
@@ -90,12 +92,19 @@ def _place_lit(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfil
     # Take: pin at the far touch (the ask for a buy); post: join the near touch. A venue
     # with nothing on that side is priced from the NBBO, rounded onto the venue's tick
     # in the direction that keeps a take marketable and a post passive.
+    # A take never trades through the NBBO (order protection): at a venue whose far touch is
+    # worse than the NBBO's it is pinned at the NBBO's, rounded inwards onto the venue's
+    # tick, and fills there only if the venue's book has come up to it by arrival.
     if side is Side.BUY:
         touch = (ask if ask is not None else nbbo_ask) if take else (bid if bid is not None else nbbo_bid)
         price = None if touch is None else (_round_up if take else _round_down)(touch, venue.tick_size)
+        if take and price is not None and nbbo_ask is not None and price > nbbo_ask:
+            price = _round_down(nbbo_ask, venue.tick_size)
     else:
         touch = (bid if bid is not None else nbbo_bid) if take else (ask if ask is not None else nbbo_ask)
         price = None if touch is None else (_round_down if take else _round_up)(touch, venue.tick_size)
+        if take and price is not None and nbbo_bid is not None and price < nbbo_bid:
+            price = _round_up(nbbo_bid, venue.tick_size)
     if price is None or price <= 0 or not router.parent.allows_price(price):
         return False
     if not router.policy_check(venue.name, shares, price):

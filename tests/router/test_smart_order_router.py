@@ -158,6 +158,32 @@ def test_router_feeds_back_cost_against_the_touch_taking_would_have_cost() -> No
     assert all(f.cost_bps is None for f in updates if not f.filled)
 
 
+def test_router_take_never_trades_through_the_nbbo() -> None:
+    """Order protection: a take at a lit venue whose own ask is worse than the NBBO's is
+    pinned at the NBBO's ask (it fills only if that venue's book has come up to it), never
+    at its own. The equal split sends every venue a child every slice, so such venues turn
+    up often; the NBBO's ask at decision is the touch recorded for the hidden venues."""
+    parent = ParentOrder(1, Side.BUY, 20_000, start_ns=2 * S, end_ns=30 * S, urgency=0.7)
+    router, events, _ = run_with_router(parent)
+    price = {e["msg"]["order_id"]: (e["at"], e["msg"]["price"]) for e in events
+             if e["type"] == "NewOrder" and e["event"] == "in" and e["at"].startswith("LIT")}
+    protected = 0
+    for record in router.slices:
+        nbbo_ask = record.costs["DARK1"].touch if "DARK1" in record.costs else None
+        if nbbo_ask is None:
+            continue
+        for order_id in record.children:
+            if order_id not in price:
+                continue
+            venue, limit = price[order_id]
+            assert limit <= nbbo_ask, (record.index, venue, limit, nbbo_ask)
+            own = record.costs[venue].touch
+            if own is not None and own > nbbo_ask:
+                assert limit == nbbo_ask, (record.index, venue, limit, own, nbbo_ask)
+                protected += 1
+    assert protected >= 10, protected
+
+
 def test_fill_cost_against_the_touch_leaves_the_spread_out() -> None:
     """Bought 200 at 1,000,100 (fee 30 a share) with the mid at 1,000,000 and the touch at
     1,000,050: 1.3 bp against the mid, 0.8 bp beyond the touch; the mid instead when the
