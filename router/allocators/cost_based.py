@@ -29,7 +29,8 @@ The estimates, per venue:
   size, through `observe_touch`) lots beyond the size displayed at the touch count as
   unlikely to fill (`beyond_displayed`, default 0: an IOC at the touch does not sweep
   deeper), and a touch worse than the best lit touch costs the difference on top of the
-  venue's learned cost. A venue that hides its liquidity (a dark pool, a dealer) gets at
+  venue's learned cost (a take there is pinned at the NBBO's touch and seldom fills: see
+  `router.tactics`). A venue that hides its liquidity (a dark pool, a dealer) gets at
   most `probe_lots` lots more than the most it ever filled in one slice: the tails'
   optimism beyond the data is unbounded, and a pool that never fills would otherwise be
   sent whole slices whenever its one failure has faded.
