@@ -3,9 +3,9 @@
 - Lit: with urgency >= 0.5 *take* — an IOC limit pinned at the venue's far touch (the ask
   for a buy), so it sweeps no deeper than the price it saw, and never beyond the NBBO's far
   touch (order protection: at a venue showing a worse price the child is pinned at the
-  NBBO's and fills only if that venue's book has come up to it by arrival); else *post* — a post-only DAY
-  limit at the venue's near touch (the bid for a buy), canceled at the next slice when
-  still working (stale) and its quantity re-routed.
+  NBBO's and fills only if that venue's book has come up to it by arrival); else *post* —
+  a post-only DAY limit at the venue's near touch (the bid for a buy), canceled at the next
+  slice when still working (stale) and its quantity re-routed.
 - Dark: a midpoint-pegged DAY order with a minimum quantity of one lot and the parent's
   limit, canceled at the next slice when still working.
 - Dealer: an RFQ for the slice's shares; the answer is accepted at once when its price is
@@ -92,9 +92,8 @@ def _place_lit(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfil
     # Take: pin at the far touch (the ask for a buy); post: join the near touch. A venue
     # with nothing on that side is priced from the NBBO, rounded onto the venue's tick
     # in the direction that keeps a take marketable and a post passive.
-    # A take never trades through the NBBO (order protection): at a venue whose far touch is
-    # worse than the NBBO's it is pinned at the NBBO's, rounded inwards onto the venue's
-    # tick, and fills there only if the venue's book has come up to it by arrival.
+    # A take is never priced beyond the NBBO's far touch (order protection, see above),
+    # rounded inwards onto the venue's tick.
     if side is Side.BUY:
         touch = (ask if ask is not None else nbbo_ask) if take else (bid if bid is not None else nbbo_bid)
         price = None if touch is None else (_round_up if take else _round_down)(touch, venue.tick_size)

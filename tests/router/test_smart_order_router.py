@@ -310,21 +310,24 @@ class DarkOnly(Allocator):
         self.updates.extend(feedback)
 
 
-def run_dark_only(max_lag_ns: int | None) -> SmartOrderRouter:
-    """A parent worked by `DarkOnly` in a market where nobody rests in the dark pool."""
-    parent = ParentOrder(5, Side.BUY, 6_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
-    sim = Simulation("router-dry", seed=5, end_ns=25 * S, keep_log_lines=False)
+def run_on_small_market(name: str, seed: int, parent: ParentOrder, schedule: Any,
+                        allocator: type[Allocator], *, config: MarketConfig = SMALL,
+                        dark: bool = False, **options: Any) -> SmartOrderRouter:
+    """`parent` worked over `config`'s lit venues (and DARK1 with `dark`, no market data
+    from it) by a fresh `allocator`; the run ends 5 s after the parent does."""
+    sim = Simulation(name, seed=seed, end_ns=parent.end_ns + 5 * S, keep_log_lines=False)
     held: list[SmartOrderRouter] = []
 
     def setup(s: Simulation) -> None:
-        market = build_market(s, DRY)
+        market = build_market(s, config)
         venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
                   for v in market.config.lit_venues]
-        venues.append(VenueProfile("DARK1", VenueKind.DARK, 1, 100))
+        if dark:
+            venues.append(VenueProfile("DARK1", VenueKind.DARK, 1, 100))
         router = SmartOrderRouter(
-            "SOR", parent, TWAP(parent.quantity, parent.start_ns, parent.end_ns),
-            DarkOnly([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
-            slice_interval_ns=S, markout_ns=S, max_lag_ns=max_lag_ns)
+            "SOR", parent, schedule,
+            allocator([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
+            slice_interval_ns=S, **options)
         s.add_agent(router)
         for v in venues:
             router.connect(market.venues[v.name], Latency(100_000),
@@ -333,6 +336,14 @@ def run_dark_only(max_lag_ns: int | None) -> SmartOrderRouter:
 
     sim.run(setup)
     return held[0]
+
+
+def run_dark_only(max_lag_ns: int | None) -> SmartOrderRouter:
+    """A parent worked by `DarkOnly` in a market where nobody rests in the dark pool."""
+    parent = ParentOrder(5, Side.BUY, 6_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
+    return run_on_small_market("router-dry", 5, parent,
+                               TWAP(parent.quantity, parent.start_ns, parent.end_ns), DarkOnly,
+                               config=DRY, dark=True, markout_ns=S, max_lag_ns=max_lag_ns)
 
 
 def test_router_unfilled_dark_child_is_rerouted_at_the_very_next_slice() -> None:
@@ -396,24 +407,9 @@ def test_router_catch_up_under_pov_compares_with_the_target_as_it_stood_then() -
     The catch-up rule must use the target recorded `max_lag_ns` ago, or every share would
     look overdue and the allocator would never get a slice."""
     parent = ParentOrder(8, Side.BUY, 6_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
-    sim = Simulation("router-pov", seed=5, end_ns=25 * S, keep_log_lines=False)
-    held: list[SmartOrderRouter] = []
-
-    def setup(s: Simulation) -> None:
-        market = build_market(s, SMALL)
-        venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
-                  for v in market.config.lit_venues]
-        router = SmartOrderRouter(
-            "SOR", parent, POV(parent.quantity, parent.start_ns, parent.end_ns, rate=0.2),
-            EqualSplit([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
-            slice_interval_ns=S, markout_ns=S, max_lag_ns=2 * S)
-        s.add_agent(router)
-        for v in venues:
-            router.connect(market.venues[v.name], Latency(100_000))
-        held.append(router)
-
-    sim.run(setup)
-    router = held[0]
+    router = run_on_small_market(
+        "router-pov", 5, parent, POV(parent.quantity, parent.start_ns, parent.end_ns, rate=0.2),
+        EqualSplit, markout_ns=S, max_lag_ns=2 * S)
     assert router.filled > 0
     own = [r for r in router.slices if not r.catch_up and r.allocation]
     catch_ups = [r for r in router.slices if r.catch_up]
@@ -425,24 +421,9 @@ def test_router_zero_markout_charges_no_markout(markout_ns: int) -> None:
     """markout_ns == 0 scores each venue on its price and fees against the decision mid
     alone; otherwise the mid at scoring time enters (it has moved on some slices)."""
     parent = ParentOrder(9, Side.BUY, 8_000, start_ns=2 * S, end_ns=20 * S, urgency=0.7)
-    sim = Simulation("router-markout", seed=3, end_ns=25 * S, keep_log_lines=False)
-    held: list[SmartOrderRouter] = []
-
-    def setup(s: Simulation) -> None:
-        market = build_market(s, SMALL)
-        venues = [VenueProfile(v.name, VenueKind.LIT, v.tick_size, v.lot_size)
-                  for v in market.config.lit_venues]
-        router = SmartOrderRouter(
-            "SOR", parent, TWAP(parent.quantity, parent.start_ns, parent.end_ns),
-            EqualSplit([v.name for v in venues], s.rng_streams.stream("allocator")), venues,
-            slice_interval_ns=S, markout_ns=markout_ns, cost_scale_bps=3.0)
-        s.add_agent(router)
-        for v in venues:
-            router.connect(market.venues[v.name], Latency(100_000))
-        held.append(router)
-
-    sim.run(setup)
-    router = held[0]
+    router = run_on_small_market(
+        "router-markout", 3, parent, TWAP(parent.quantity, parent.start_ns, parent.end_ns),
+        EqualSplit, markout_ns=markout_ns, cost_scale_bps=3.0)
     scored = [(r.rewards[v], venue_reward(c, None, 3.0)) for r in router.slices if r.evaluated
               for v, c in r.costs.items() if c.filled]
     assert len(scored) > 20
