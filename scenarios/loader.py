@@ -281,13 +281,14 @@ def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = Fa
             feature_venue=order.feature_venue)
         sim.add_agent(router)
         for name in order.venues:
-            venue: Any = venues[name]
+            endpoint: Any = venues[name]  # what the router's session talks to
             if fix_switch:
-                venue = FixSwitch(venue, FixCodec(FIX_SYMBOL, config.price_increment))
-                switches.append(venue)
+                switch = FixSwitch(endpoint, FixCodec(FIX_SYMBOL, config.price_increment))
+                switches.append(switch)
+                endpoint = switch
             elif router_venue is not None:
-                venue = router_venue(order.name, venue)
-            router.connect(venue, Latency(order.latency_ns + distance[name]),
+                endpoint = router_venue(order.name, endpoint)
+            router.connect(endpoint, Latency(order.latency_ns + distance[name]),
                            market_data=kinds[name] == "lit")
         routers[order.name] = router
 
