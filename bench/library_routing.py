@@ -2,12 +2,13 @@
 against the static baselines, and any other allocators named, over many seeds.
 
 The static baselines are those of `tests/scenarios/test_routing_quality.py`
-(`scenarios.baselines`: lit-only, pro-rata on displayed size, fixed even weights, and the
-dark-heavy weights where there are two dark pools); they always run. Cost: the parent's
-`total_shortfall_bps` (`router.tca`: price and fees on the filled shares scaled by the
-filled fraction, plus the opportunity cost of anything unfilled), as the tests rank them. Runs are paired by seed; the
-best static is chosen after the fact and every other router is compared with it (mean
-paired difference, 95% t-interval; negative = cheaper than the best static).
+(`scenarios.baselines`: lit-only, pro-rata on displayed size, the same at the NBBO only,
+fixed even weights, and the dark-heavy weights where there are two dark pools); they always
+run. Cost: the parent's `total_shortfall_bps` (`router.tca`: price and fees on the filled
+shares scaled by the filled fraction, plus the opportunity cost of anything unfilled), as
+the tests rank them. Runs are paired by seed; the best static is chosen after the fact and
+every other router is compared with it (mean paired difference, 95% t-interval; negative =
+cheaper than the best static).
 
 Seeds: tune on 1000 and up (`--first-seed 1000`, the default); the tests use 1-4.
 

@@ -2,7 +2,8 @@
 
 One definition for the routing-quality tests and `bench/library_routing.py`, so that both
 compare with the same allocators: lit-only (an even split over the router's lit venues),
-pro-rata on displayed size, fixed even weights over every venue the router uses, and, where
+pro-rata on displayed size, pro-rata on displayed size over the venues at the best price
+(`pro-rata-at-nbbo`), fixed even weights over every venue the router uses, and, where
 the router has two dark pools DARK1 and DARK2, the regime-shift study's dark-heavy fixed
 weights (`scenarios.regime_routing`). Each is an allocator table (`{"type", "params"}`)
 as a scenario file's `[parent_orders.allocator]` holds it.
@@ -26,6 +27,7 @@ def static_baselines(scenario: Scenario, order: int = 0) -> dict[str, dict[str, 
         "lit-only": {"type": "lit-only", "params": {"lit": [v for v in venues
                                                             if kinds[v] == "lit"]}},
         "pro-rata": {"type": "pro-rata", "params": {}},
+        "pro-rata-at-nbbo": {"type": "pro-rata", "params": {"at_best_price": True}},
         "fixed-even": {"type": "fixed-weights", "params": {"weights": {v: 1.0 for v in venues}}},
     }
     if {"DARK1", "DARK2"} <= set(venues):

@@ -7,7 +7,11 @@
   sizes come from market data through `observe_displayed(venue, size)` (the router calls it
   on each L1 update; `displayed=` seeds them). The `context` argument of `choose` is not
   used: it is a feature vector with no venue names. With nothing displayed at any offered
-  venue it splits equally, so a slice is never dropped.
+  venue it splits equally, so a slice is never dropped. With `at_best_price` it splits
+  only over the offered venues showing the best price (the router reports each touch
+  through `observe_touch`): a static router that sprays the NBBO, as a broker's simplest
+  SOR does, instead of sending size to venues whose takes are pinned at a better NBBO
+  and mostly miss.
 - `FixedWeights` -- split in proportion to fixed `weights` (venue -> weight >= 0; venues
   left out weigh 0), renormalised over the offered venues.
 
@@ -28,6 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from market.messages import Side
 from router.allocators.base import Allocation, Allocator, VenueFeedback
 
 __all__ = ["LitOnly", "ProRataDisplayed", "FixedWeights", "split_pro_rata"]
@@ -135,12 +140,24 @@ class ProRataDisplayed(_Static):
 
     def __init__(
         self, venues: Sequence[str], rng: np.random.Generator, *,
-        displayed: Mapping[str, int] | None = None,
+        displayed: Mapping[str, int] | None = None, at_best_price: bool = False,
     ) -> None:
         super().__init__(venues, rng)
+        if not isinstance(at_best_price, bool):
+            raise ValueError(f"at_best_price was {at_best_price!r}, expected true or false")
+        self.at_best_price = at_best_price
         self.displayed = dict.fromkeys(self.venues, 0)
+        self.price: dict[str, float] = {}  # venue -> its touch on our side, signed: lower is better
         for venue, size in (displayed or {}).items():
             self.observe_displayed(venue, size)
+
+    def observe_touch(self, venue: str, side: Side, price: int | None, size: int) -> None:
+        """The router's hook: `venue`'s touch on the side we take; used with `at_best_price`."""
+        if venue in self.displayed:
+            if price is None:
+                self.price.pop(venue, None)
+            else:
+                self.price[venue] = price if side is Side.BUY else -price
 
     def observe_displayed(self, venue: str, size: int) -> None:
         """Record the size (shares, >= 0) now displayed at `venue`."""
@@ -159,6 +176,11 @@ class ProRataDisplayed(_Static):
         if offered is None:
             return {}
         sizes = [(venue, self.displayed[venue]) for venue in offered]
+        if self.at_best_price:
+            known = [self.price[venue] for venue, size in sizes if size and venue in self.price]
+            if known:
+                best = min(known)
+                sizes = [(venue, size) for venue, size in sizes if self.price.get(venue) == best]
         if not any(size for _, size in sizes):
             sizes = [(venue, 1) for venue in offered]
         return split_pro_rata(quantity, sizes)

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market.messages import Side
 from market.rng import RngStreams
 from router.allocators.base import Allocator, VenueFeedback
 from router.allocators.change_detection import CusumUCB, cusum_tuning
@@ -354,6 +355,26 @@ def test_pro_rata_displayed_splits_in_proportion_to_displayed_size() -> None:
 def test_pro_rata_nothing_displayed_splits_equally() -> None:
     allocator = ProRataDisplayed(ALL, _rng(0, "pro"))
     assert allocator.choose(10) == {"L1": 3, "L2": 3, "L3": 2, "DARK": 2}
+
+
+def test_pro_rata_at_best_price_splits_only_over_the_venues_at_the_nbbo() -> None:
+    allocator = ProRataDisplayed(ALL, _rng(0, "pro"), displayed={"L1": 300, "L2": 100, "L3": 200},
+                                 at_best_price=True)
+    for venue, ask in (("L1", 1002), ("L2", 1001), ("L3", 1001)):
+        allocator.observe_touch(venue, Side.BUY, ask, allocator.displayed[venue])
+    assert allocator.choose(90) == {"L2": 30, "L3": 60}  # L1 shows the most, at a worse ask
+    seller = ProRataDisplayed(ALL, _rng(0, "pro"), displayed={"L1": 300, "L2": 100, "L3": 200},
+                              at_best_price=True)
+    for venue, bid in (("L1", 1000), ("L2", 999), ("L3", 1000)):
+        seller.observe_touch(venue, Side.SELL, bid, seller.displayed[venue])
+    assert seller.choose(100) == {"L1": 60, "L3": 40}  # the highest bid is the best
+    assert seller.choose(10, venues=["L2"]) == {"L2": 10}  # the best offered, not the NBBO
+    plain = ProRataDisplayed(ALL, _rng(0, "pro"), displayed={"L1": 300, "L2": 100})
+    plain.observe_touch("L1", Side.BUY, 1002, 300)
+    plain.observe_touch("L2", Side.BUY, 1001, 100)
+    assert plain.choose(100) == {"L1": 75, "L2": 25}  # off by default: prices ignored
+    with pytest.raises(ValueError, match="at_best_price was 1"):
+        ProRataDisplayed(ALL, _rng(0, "pro"), at_best_price=1)  # type: ignore[arg-type]
 
 
 def test_pro_rata_bad_displayed_size_raises() -> None:
