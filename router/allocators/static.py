@@ -147,7 +147,7 @@ class ProRataDisplayed(_Static):
             raise ValueError(f"at_best_price was {at_best_price!r}, expected true or false")
         self.at_best_price = at_best_price
         self.displayed = dict.fromkeys(self.venues, 0)
-        self.price: dict[str, float] = {}  # venue -> its touch on our side, signed: lower is better
+        self.price: dict[str, int] = {}  # venue -> its touch on our side, signed: lower is better
         for venue, size in (displayed or {}).items():
             self.observe_displayed(venue, size)
 
