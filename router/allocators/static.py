@@ -152,8 +152,9 @@ class ProRataDisplayed(_Static):
             self.observe_displayed(venue, size)
 
     def observe_touch(self, venue: str, side: Side, price: int | None, size: int) -> None:
-        """The router's hook: `venue`'s touch on the side we take; used with `at_best_price`."""
-        if venue in self.displayed:
+        """The router's hook: `venue`'s touch on the side we take; kept only with
+        `at_best_price` (the router calls it on every L1 update)."""
+        if self.at_best_price and venue in self.displayed:
             if price is None:
                 self.price.pop(venue, None)
             else:
