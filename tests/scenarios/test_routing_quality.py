@@ -254,11 +254,17 @@ def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static
     allocator halved SDP1's share within 7 slices on all 8 of those where SDP1 had at least
     5% of its flow before. On these seeds the same rule fails on seed 2: SDP1 is dearer
     there (+0.73 bp a share sent against +0.44), and the allocator raised its share from
-    0.07 to 0.13. Its cost learning counts a reject only as a missed fill, charged the same
-    `delay_cost_bps` at every venue, while a last-look reject comes just when the mid has
-    moved against us. The assertion held before order protection (`router.tactics`) only
-    because the statics' takes then traded through the NBBO, so the other venues looked
-    dearer (+0.8 bp a share) and seed 2 did not count as degraded."""
+    0.07 to 0.13. Not because its cost learning charges a reject only as a missed fill: a
+    prototype that charged each venue's misses the mid's move against us by the time the
+    child ended (tried, then removed) found lit IOC misses as adverse as last-look rejects
+    (tuning seed 1000: 3.5 bp a missed share at LIT2 before the shift, 0.75-1.0 at SDP1),
+    left SDP1's share after the shift at 0.12 (0.11 without) and cost more on four of the
+    five cost-based files. On seeds 1012-1035 the allocator does not halve SDP1's share on
+    4 of 24; on a calm seed last look rejects little (seed 1 here: SDP1 filled all it was
+    sent after the shift), and SDP1 stays the cheapest venue. The assertion held before
+    order protection (`router.tactics`) only because the statics' takes then traded through
+    the NBBO, so the other venues looked dearer (+0.8 bp a share) and seed 2 did not count
+    as degraded."""
     name = "sdp_last_look_tightening"
     rates = []
     for seed in SEEDS:
@@ -335,6 +341,14 @@ def test_latency_spike_lit1_hardly_degrades_adaptive_within_03_bp_of_best_static
     rate from 0.91 to 0.87 (seeds 1000-1007): its book moves slowly and no one fades the
     router's late child. So there is no degraded venue to move off, and none is asserted;
     what the file checks is that the adaptive router does not lose by learning here.
+
+    A slowdown long against the touch's life does degrade a venue's fill rate, but not its
+    cost. LIT2's far touch lasts 0.2-0.9 s here; slowing LIT2 (the venue the router favours)
+    by 2 s for everyone took the even split's LIT2 fill rate from 0.71 to 0.54 (tuning
+    seeds 1000-1011), yet it cost every router about the same (seeds 1000-1023: the even
+    split +0.23 bp, the cost-based allocator +0.19, and +0.23 for a latency-aware prototype
+    that left LIT2 within 7 slices on every seed): a missed take is sent again a slice
+    later, and the slowdown makes the whole market dearer, not one venue.
 
     It did cost less than the best static while the statics' takes traded through the NBBO
     (tuning -0.22 bp). With order protection (`router.tactics`): tuning -0.17 bp, 95% CI
