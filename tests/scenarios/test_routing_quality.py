@@ -256,15 +256,15 @@ def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static
     there (+0.73 bp a share sent against +0.44), and the allocator raised its share from
     0.07 to 0.13. Charging a reject more than a missed fill is not the remedy it looked
     like: a prototype that charged each venue's misses the mid's move against us by the
-    time the child ended (tried on the tuning seeds, then removed) found lit IOC misses as adverse as last-look rejects
-    (tuning seed 1000, a handful of slices each: 0.75-3.5 bp a missed share at the lit
-    venues, 0.75-1.0 at SDP1), left SDP1's share after the shift at 0.12 (0.11 without) and
-    cost more on four of the five cost-based files. On seeds 1012-1035 the allocator does
-    not halve SDP1's share on 4 of 24. On a calm seed last look rejects little (seed 1 here:
-    SDP1 filled all it was sent after the shift) and the allocator keeps it. The assertion
-    held before order protection (`router.tactics`) only because the statics' takes then
-    traded through the NBBO, so the other venues looked dearer (+0.8 bp a share) and seed 2
-    did not count as degraded."""
+    time the child ended (tried on the tuning seeds, then removed) found lit IOC misses as
+    adverse as last-look rejects (seed 1000, a handful of slices each: 0.75-3.5 bp a missed
+    share at the lit venues, 0.75-1.0 at SDP1), left SDP1's share after the shift at 0.12
+    (0.11 without) and cost more on four of the five cost-based files. On seeds 1012-1035
+    the allocator does not halve SDP1's share on 4 of 24. On a calm seed last look rejects
+    little (seed 1 here: SDP1 filled all it was sent after the shift) and the allocator
+    keeps it. The assertion held before order protection (`router.tactics`) only because
+    the statics' takes then traded through the NBBO, so the other venues looked dearer
+    (+0.8 bp a share) and seed 2 did not count as degraded."""
     name = "sdp_last_look_tightening"
     rates = []
     for seed in SEEDS:
