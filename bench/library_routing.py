@@ -4,9 +4,9 @@ against the static baselines, and any other allocators named, over many seeds.
 The static baselines are those of `tests/scenarios/test_routing_quality.py`
 (`scenarios.baselines`: lit-only, pro-rata on displayed size, the same at the NBBO only,
 fixed even weights, and the dark-heavy weights where there are two dark pools); they always
-run. Cost: the parent's `total_shortfall_bps` (`router.tca`: price and fees on the filled
-shares scaled by the filled fraction, plus the opportunity cost of anything unfilled), as
-the tests rank them. Runs are paired by seed; the best static is chosen after the fact and
+run. Cost: the parent's `implementation_shortfall_bps` (`router.tca`: price and fees on the
+filled shares scaled by the filled fraction, plus the opportunity cost of anything unfilled),
+as the tests rank them. Runs are paired by seed; the best static is chosen after the fact and
 every other router is compared with it (mean paired difference, 95% t-interval; negative =
 cheaper than the best static).
 
@@ -75,7 +75,7 @@ def run_case(name: str, router: str, seed: int, edits: list[str]) -> dict[str, A
         scenario = compile_scenario(validate_data(data, str(path)), str(path))
     result = run_scenario(scenario, seed=seed)
     tca = result.tca["SOR"]
-    cost = tca.total_shortfall_bps
+    cost = tca.implementation_shortfall_bps
     shift_ns = int(min((s["at_s"] for s in data.get("timeline", [])), default=0) * S)
     own = [r for r in result.routers["SOR"].slices if not r.cleanup and not r.catch_up]
     shares: dict[str, list[float]] = {}

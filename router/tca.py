@@ -9,12 +9,17 @@ participant name and the parent order's side, quantity, start and end. From the 
 - market prints (`TradePrint`s) for the market VWAP over the parent's horizon.
 
 Figures (bps are of the arrival mid unless said; positive = cost for the trader):
-- implementation shortfall vs the arrival mid: on the filled shares (price), the fees, and
-  the opportunity cost of unfilled shares at the end mid;
+- implementation shortfall (Perold) vs the arrival mid, per parent share: the execution
+  shortfall of the filled shares (price and fees, per filled share) weighted by the filled
+  fraction, plus the opportunity cost of the unfilled shares at the end mid. A router that
+  leaves shares unfilled is charged for them, so this is what routers are ranked by;
 - VWAP slippage: the average fill price against the market VWAP over [start, end];
 - spread capture: how far inside the mid at fill time the fills were (positive = captured);
-- markouts at 1 s / 10 s / 60 s: the mid's move after each fill, signed so that a mid
-  moving against the trader after being filled (adverse selection) is negative;
+- markouts at 1 s / 10 s / 60 s: the mid h s after each fill against the fill price, signed
+  so that a price moving against the trader is negative. Measured from the fill price, a
+  taker's markout includes the half spread it paid, not only adverse selection. A fill
+  whose horizon runs past the end of the log has no markout at that horizon (the mid there
+  is unknown): a horizon longer than what is left of the run reports None;
 - per venue: shares sent, filled, fill rate, cost against the arrival mid and fees;
 - allocation over time: shares sent per venue per time bucket;
 - regret against an oracle (`regret_bps`): given the oracle's per-share cost in bps at each
@@ -29,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fill", "Nbbo", "TransactionCostAnalysis", "analyze", "regret_bps"]
+__all__ = ["Fill", "Nbbo", "TransactionCostAnalysis", "analyze", "markout_bps", "regret_bps"]
 
 _NS = 1_000_000_000
 MARKOUT_HORIZONS_S = (1, 10, 60)
@@ -83,13 +88,14 @@ class TransactionCostAnalysis:
     arrival_mid: float | None
     end_mid: float | None
     market_vwap: float | None
-    implementation_shortfall_bps: float | None  # price + fees on filled shares
+    execution_shortfall_bps: float | None  # price + fees, per filled share
     price_shortfall_bps: float | None
     fees_bps: float | None
     opportunity_cost_bps: float | None  # unfilled shares at the end mid, per parent share
     vwap_slippage_bps: float | None
     spread_capture_bps: float | None
     markouts_bps: dict[str, float | None]
+    log_end_ns: int | None  # the last event's time: markout horizons end here
     fees: int
     venues: dict[str, dict[str, Any]]
     allocation_over_time: list[dict[str, Any]]
@@ -100,17 +106,20 @@ class TransactionCostAnalysis:
         return self.filled / self.quantity if self.quantity else 0.0
 
     @property
-    def total_shortfall_bps(self) -> float:
-        """The whole parent's cost per parent share, bps of the arrival mid: the shortfall
-        of the filled shares (price and fees) scaled by the filled fraction, plus the
-        opportunity cost of the rest. What routing comparisons rank allocators by: a router
-        that leaves shares unfilled is charged for them."""
-        return ((self.implementation_shortfall_bps or 0.0) * self.fill_rate
+    def implementation_shortfall_bps(self) -> float | None:
+        """The whole parent's cost per parent share, bps of the arrival mid (Perold): the
+        execution shortfall scaled by the filled fraction, plus the opportunity cost of the
+        rest. What routing comparisons rank allocators by: a router that leaves shares
+        unfilled is charged for them. None without an arrival mid."""
+        if self.arrival_mid is None:
+            return None
+        return ((self.execution_shortfall_bps or 0.0) * self.fill_rate
                 + (self.opportunity_cost_bps or 0.0))
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "fills"}
         out["fill_rate"] = self.fill_rate
+        out["implementation_shortfall_bps"] = self.implementation_shortfall_bps
         return out
 
 
@@ -133,7 +142,9 @@ def analyze(
     buckets: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     print_volume = 0
     print_notional = 0
+    log_end: int | None = None
     for event in events:
+        log_end = event["t"]
         kind = event["type"]
         message = event["msg"]
         if kind == "L1Snapshot" and event["event"] == "out":
@@ -185,9 +196,9 @@ def analyze(
             capture_num += fill.quantity * sign * (mid - fill.price) / mid * 1e4
             capture_qty += fill.quantity
         for h in MARKOUT_HORIZONS_S:
-            later = nbbo.mid_at(fill.t_ns + h * _NS)
-            if later is not None:
-                markout_num[h] += fill.quantity * sign * (later - fill.price) / fill.price * 1e4
+            markout = markout_bps(fill, nbbo, h, sign, log_end)
+            if markout is not None:
+                markout_num[h] += fill.quantity * markout
                 markout_qty[h] += fill.quantity
         venue = per_venue.setdefault(fill.venue, {"filled": 0, "notional": 0, "fees": 0})
         venue["filled"] += fill.quantity
@@ -209,14 +220,27 @@ def analyze(
     return TransactionCostAnalysis(
         participant=participant, side=side, quantity=quantity, filled=filled,
         average_price=average, arrival_mid=arrival, end_mid=end_mid, market_vwap=vwap,
-        implementation_shortfall_bps=shortfall, price_shortfall_bps=price_shortfall,
+        execution_shortfall_bps=shortfall, price_shortfall_bps=price_shortfall,
         fees_bps=fees_bps, opportunity_cost_bps=opportunity, vwap_slippage_bps=slippage,
         spread_capture_bps=capture_num / capture_qty if capture_qty else None,
         markouts_bps={f"{h}s": (markout_num[h] / markout_qty[h] if markout_qty[h] else None)
                       for h in MARKOUT_HORIZONS_S},
-        fees=fees, venues=dict(sorted(per_venue.items())), allocation_over_time=allocation,
+        log_end_ns=log_end, fees=fees, venues=dict(sorted(per_venue.items())),
+        allocation_over_time=allocation,
         fills=fills,
     )
+
+
+def markout_bps(fill: Fill, nbbo: Nbbo, horizon_s: float, sign: float,
+                log_end_ns: int | None) -> float | None:
+    """One fill's markout at `horizon_s` (see the module doc; `sign` +1 for a buy, -1 for a
+    sell), bps of the fill price; None when the horizon ends after `log_end_ns` (the log
+    cannot say where the mid went) or no mid is known."""
+    t_ns = fill.t_ns + round(horizon_s * _NS)
+    if log_end_ns is None or t_ns > log_end_ns:
+        return None
+    later = nbbo.mid_at(t_ns)
+    return None if later is None else sign * (later - fill.price) / fill.price * 1e4
 
 
 def regret_bps(tca: TransactionCostAnalysis,

@@ -7,7 +7,8 @@ when it is the allocator the file names, else with the allocator's defaults (the
 says which). Every router is checked at load, before any run starts.
 
 Per parent order and router, over the seeds: the mean implementation shortfall (bps of the
-arrival mid, fees included) with its 95% t-interval, the mean fill rate, VWAP slippage and
+arrival mid per parent share, fees included, unfilled shares at their opportunity cost, so
+a router that fills less is not ranked cheaper for it) with its 95% t-interval, the mean fill rate, VWAP slippage and
 regret (against the run's best venue in hindsight, `scenarios.summary`). The best router
 is the one with the lowest mean shortfall; every other router's shortfall minus the
 best's is taken seed by seed (the runs of one seed share the market's random streams, so

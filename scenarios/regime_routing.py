@@ -362,8 +362,8 @@ def run_study_case(allocator: str, seed: int, config: StudyConfig = StudyConfig(
     events = [orjson.loads(line) for line in lines[1:-1]]
     tca = analyze(events, "SOR", side="buy", quantity=parent.quantity,
                   start_ns=parent.start_ns, end_ns=parent.end_ns)
-    shortfall = tca.implementation_shortfall_bps or 0.0
-    total = tca.total_shortfall_bps
+    shortfall = tca.execution_shortfall_bps or 0.0
+    total = tca.implementation_shortfall_bps or 0.0
 
     def share_to_dark1(records: list[Any]) -> float:
         sent = sum(sum(r.allocation.values()) for r in records)

@@ -4,7 +4,8 @@
 the page; `render_report(...)` returns it as a string. The page holds, in order:
 - a header (the title, the event count and time span, optional `meta` key/values, the
   regime shifts);
-- a table per parent order (IS, VWAP slippage, fill rate, fees, spread capture, markouts)
+- a table per parent order (IS, and its parts: the filled shares' price and fees and the
+  unfilled shares' opportunity cost; VWAP slippage, fill rate, fees, spread capture, markouts)
   and a table per venue and parent (share of flow, fill rate, cost, fees, markouts);
 - charts: cumulative implementation shortfall of every parent over time; the NBBO (bid, ask,
   mid) over time with every fill as a dot; per parent, the allocation share by venue over
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 # The TCA's own NBBO rebuild, so markouts here match the TCA's.
-from router.tca import MARKOUT_HORIZONS_S, Fill, TransactionCostAnalysis, Nbbo
+from router.tca import MARKOUT_HORIZONS_S, Fill, Nbbo, TransactionCostAnalysis, markout_bps
 
 __all__ = ["MAX_POINTS", "markout_curves", "render_report", "write_report"]
 
@@ -233,7 +234,8 @@ _Curve = dict[int, float | None]  # horizon (s) -> mean markout (bps)
 
 def markout_curves(tca: TransactionCostAnalysis, nbbo: Nbbo) -> dict[str, _Curve]:
     """Markout curves per venue and for all fills ("all"), at 0 s (the fill) and the TCA's
-    horizons, with router.tca's formula (so "all" at 1/10/60 s equals tca.markouts_bps)."""
+    horizons, with router.tca's `markout_bps` (so "all" at 1/10/60 s equals
+    tca.markouts_bps); a horizon past the end of the log counts no fill."""
     sign = 1.0 if tca.side == "buy" else -1.0
     horizons = (0, *MARKOUT_HORIZONS_S)
     sums: dict[str, dict[int, list[float]]] = {}
@@ -241,9 +243,9 @@ def markout_curves(tca: TransactionCostAnalysis, nbbo: Nbbo) -> dict[str, _Curve
         for key in ("all", fill.venue):
             per = sums.setdefault(key, {h: [0.0, 0.0] for h in horizons})
             for h in horizons:
-                later = nbbo.mid_at(fill.t_ns + h * S)
-                if later is not None:
-                    per[h][0] += fill.quantity * sign * (later - fill.price) / fill.price * 1e4
+                markout = markout_bps(fill, nbbo, h, sign, tca.log_end_ns)
+                if markout is not None:
+                    per[h][0] += fill.quantity * markout
                     per[h][1] += fill.quantity
     return {key: {h: (num / qty if qty else None) for h, (num, qty) in per.items()}
             for key, per in sorted(sums.items(), key=lambda kv: (kv[0] != "all", kv[0]))}
@@ -278,7 +280,8 @@ def _orders_table(tcas: Mapping[str, TransactionCostAnalysis], increment: float)
         return '<p class="note">No parent orders.</p>'
     decimals = _price_decimals(increment)
     heads = ["parent", "side", "quantity", "filled", "fill rate", "avg price", "arrival mid",
-             "IS bps", "price bps", "fees bps", "opportunity bps", "VWAP slippage bps",
+             "IS bps", "filled shares bps", "price bps", "fees bps", "opportunity bps",
+             "VWAP slippage bps",
              "spread capture bps", *(f"markout {h} s bps" for h in MARKOUT_HORIZONS_S), "fees"]
 
     def price(ticks: float | None) -> str:
@@ -288,7 +291,8 @@ def _orders_table(tcas: Mapping[str, TransactionCostAnalysis], increment: float)
     for name, t in tcas.items():
         cells = [t.side, str(t.quantity), str(t.filled), _pct(t.fill_rate),
                  price(t.average_price), price(t.arrival_mid),
-                 _num(t.implementation_shortfall_bps), _num(t.price_shortfall_bps),
+                 _num(t.implementation_shortfall_bps), _num(t.execution_shortfall_bps),
+                 _num(t.price_shortfall_bps),
                  _num(t.fees_bps), _num(t.opportunity_cost_bps), _num(t.vwap_slippage_bps),
                  _num(t.spread_capture_bps),
                  *(_num(t.markouts_bps.get(f"{h}s")) for h in MARKOUT_HORIZONS_S),
@@ -339,7 +343,7 @@ def _shortfall_chart(tcas: Mapping[str, TransactionCostAnalysis], x_range: tuple
     series = {name: s for name, s in series.items() if s}
     order_colors = {name: _ORDER_COLORS[i % len(_ORDER_COLORS)] for i, name in enumerate(tcas)}
     values = [v for s in series.values() for _, v in s if v is not None] + [0.0]
-    legend = [(f"{name}: IS {_num(tcas[name].implementation_shortfall_bps)} bps",
+    legend = [(f"{name}: {_num(tcas[name].execution_shortfall_bps)} bps",
                order_colors[name], "line") for name in series]
     plot = _Plot("Cumulative IS of the filled shares (bps of arrival mid)", x_range,
                  _padded(min(values), max(values)), y_format=_tick_format, legend=legend,

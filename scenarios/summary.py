@@ -2,8 +2,8 @@
 comparisons and the regression goldens keep.
 
 `run_figures(result)` is the run as plain JSON-able data: the digest and event count, and
-per parent order its TCA headline (fill rate, implementation shortfall, VWAP slippage,
-fees, markouts, regret) and per venue its share of the router's flow, fill rate, cost and
+per parent order its TCA headline (fill rate, implementation shortfall per parent share
+with its parts, VWAP slippage, fees, markouts, regret) and per venue its share of the router's flow, fill rate, cost and
 markouts. It depends on the event log alone (no wall time), so equal logs give equal
 figures on any machine or backend.
 
@@ -84,8 +84,10 @@ def parent_figures(tca: TransactionCostAnalysis, nbbo: Nbbo) -> dict[str, Any]:
         "filled": tca.filled,
         "fill_rate": tca.fill_rate,
         "implementation_shortfall_bps": tca.implementation_shortfall_bps,
+        "execution_shortfall_bps": tca.execution_shortfall_bps,
         "price_shortfall_bps": tca.price_shortfall_bps,
         "fees_bps": tca.fees_bps,
+        "opportunity_cost_bps": tca.opportunity_cost_bps,
         "vwap_slippage_bps": tca.vwap_slippage_bps,
         "fees": tca.fees,
         "regret_bps": hindsight_regret_bps(tca),
@@ -158,8 +160,8 @@ def print_summary(console: Console, result: ScenarioResult,
     console.print(orders)
     console.print()
     for name, f in figures["parent_orders"].items():
-        console.print(f"{name} by venue (bps; a negative markout is adverse selection)",
-                      markup=False)
+        console.print(f"{name} by venue (bps; markout: the mid h s after a fill against its "
+                      "price, spread paid included; negative = against us)", markup=False)
         console.print(venue_table(f["venues"].items(), increment))
         console.print()
     if result.files or reports:

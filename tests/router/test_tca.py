@@ -57,9 +57,12 @@ def test_tca_hand_built_log_gives_hand_computed_figures() -> None:
     assert tca.average_price == pytest.approx(10_015)
     assert tca.price_shortfall_bps == pytest.approx(15.0)  # 15 ticks on 10,000
     assert tca.fees_bps == pytest.approx(30 / 200 / 10_000 * 1e4)
-    assert tca.implementation_shortfall_bps == pytest.approx(15.0 + 0.15)
+    assert tca.execution_shortfall_bps == pytest.approx(15.0 + 0.15)
     assert tca.end_mid == 10_010
     assert tca.opportunity_cost_bps == pytest.approx(10.0 * 200 / 400)
+    # Perold, per parent share: half filled at 15.15 bps, half left while the mid rose 10 bps.
+    assert tca.implementation_shortfall_bps == pytest.approx(15.15 * 0.5 + 5.0)
+    assert tca.as_dict()["implementation_shortfall_bps"] == tca.implementation_shortfall_bps
     # Market VWAP: (100*10010 + 300*10000 + 100*10020) / 500 = 5,003,000 / 500 = 10,006.
     assert tca.market_vwap == pytest.approx(10_006)
     assert tca.vwap_slippage_bps == pytest.approx((10_015 - 10_006) / 10_006 * 1e4)
@@ -70,8 +73,12 @@ def test_tca_hand_built_log_gives_hand_computed_figures() -> None:
     assert tca.venues["B"]["sent"] == 200 and tca.venues["B"]["fill_rate"] == 0.5
     assert tca.venues["A"]["cost_bps"] == pytest.approx((10 + 0.3) / 10_000 * 1e4)
     assert tca.allocation_over_time == [{"t_ns": 0, "sent": {"A": 100, "B": 200}}]
-    # Markout at 1 s after fill A (t=2 s): mid still 10,000, paid 10,010: -10 bps.
-    assert tca.markouts_bps["1s"] is not None
+    # The log ends at 4 s. Markout at 1 s: fill A (1 s) only, the mid at 2 s still 10,000
+    # against 10,010 paid; fill B (4 s) has no mid 1 s later in the log, so it does not count.
+    assert tca.log_end_ns == 4 * S
+    assert tca.markouts_bps["1s"] == pytest.approx((10_000 - 10_010) / 10_010 * 1e4)
+    # No fill has 10 s or 60 s of log after it: unknown, not the last mid.
+    assert tca.markouts_bps["10s"] is None and tca.markouts_bps["60s"] is None
 
 
 def test_tca_sell_side_signs_flip() -> None:

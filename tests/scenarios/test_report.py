@@ -205,7 +205,7 @@ def test_shortfall_series_last_point_equals_tca_is() -> None:
     assert [t for t, _ in series] == [1.0, 2.0, 13.0]
     # First fill alone: 10 ticks over the 10,000 mid plus a 0.3 tick fee per share.
     assert series[0][1] == pytest.approx(10.3)
-    assert series[-1][1] == pytest.approx(tca.implementation_shortfall_bps)
+    assert series[-1][1] == pytest.approx(tca.execution_shortfall_bps)
 
 
 def test_shortfall_series_sell_side_selling_below_arrival_is_a_cost() -> None:

@@ -75,7 +75,7 @@ def _run(name: str, allocator: str | None, seed: int) -> Run:
     own = [r for r in result.routers["SOR"].slices if not r.cleanup and not r.catch_up]
     nbbo = Nbbo(e for e in result.events if e["type"] == "L1Snapshot" and e["event"] == "out"
                 and e["at"] in LIT)
-    return Run(tca.total_shortfall_bps, tca.fill_rate, own, tca.fills, tca.side, nbbo)
+    return Run(tca.implementation_shortfall_bps, tca.fill_rate, own, tca.fills, tca.side, nbbo)
 
 
 def share(records: Sequence[SliceRecord], venue: str) -> float:
