@@ -16,11 +16,18 @@ agent's state.
 
 The base keeps the agent's own accounts from its fills — position (shares), cash and fees
 (ticks x shares) — and the set of its live orders, before calling the hooks.
+
+The actions take quantities and prices as integers: anything integer-like (`numpy.int64`
+from `self.rng.integers`, say) becomes a Python `int` by `operator.index` before it goes
+into a message, so venues accept it and the event log records it exactly; anything else (a
+float, a string) raises a `TypeError` naming the agent, the action and the argument. One
+`operator.index` call per argument: these are on every agent's hot path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -48,6 +55,7 @@ from market.messages import (
 __all__ = ["Agent", "AgentContext", "ConnectableVenue", "OrderIds"]
 
 _BUY = Side.BUY
+_index = operator.index  # int for int (same object), int for numpy ints; TypeError otherwise
 _LIMIT, _DAY = OrderType.LIMIT, TimeInForce.DAY
 _FILL, _CANCELED, _REJECTED = ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED
 
@@ -178,6 +186,14 @@ class Agent:
     ) -> int:
         """Send a new order; returns its order id."""
         assert self._context is not None, f"agent {self.name!r} is not attached"
+        try:
+            quantity = _index(quantity)
+            if price is not None:
+                price = _index(price)
+            min_quantity = _index(min_quantity)
+        except TypeError:
+            raise self._not_integer("submit_order", quantity=quantity, price=price,
+                                    min_quantity=min_quantity) from None
         session = self._session(venue)
         order_id = self._context.order_ids.next()
         self.live_orders[order_id] = venue
@@ -194,6 +210,10 @@ class Agent:
         """Send an RFQ to a dealer venue; returns the request id (its answer is a `Quote`
         to `on_quote` carrying that request id)."""
         assert self._context is not None, f"agent {self.name!r} is not attached"
+        try:
+            quantity = _index(quantity)
+        except TypeError:
+            raise self._not_integer("request_quote", quantity=quantity) from None
         session = self._session(venue)
         request_id = self._context.order_ids.next()
         session.send(QuoteRequest(self.clock.now_ns(), self.name, request_id, side, quantity))
@@ -202,12 +222,32 @@ class Agent:
     def accept_quote(self, venue: str, quote_id: int, side: Side, quantity: int, price: int) -> int:
         """Trade on a dealer's quote; returns the order id its execution report will carry."""
         assert self._context is not None, f"agent {self.name!r} is not attached"
+        try:
+            quantity = _index(quantity)
+            price = _index(price)
+        except TypeError:
+            raise self._not_integer("accept_quote", quantity=quantity, price=price) from None
         session = self._session(venue)
         order_id = self._context.order_ids.next()
         self.live_orders[order_id] = venue
         session.send(AcceptQuote(self.clock.now_ns(), self.name, order_id, quote_id, side,
                                  quantity, price))
         return order_id
+
+    def _not_integer(self, action: str, **arguments: Any) -> TypeError:
+        """The error for the first of an action's `arguments` that is not integer-like
+        (`submit_order`'s price may be None). Only on the failure path: costs nothing else."""
+        for argument, value in arguments.items():
+            if value is None and argument == "price" and action == "submit_order":
+                continue
+            try:
+                _index(value)
+            except TypeError:
+                return TypeError(
+                    f"agent {self.name!r}: {action}() argument {argument!r} must be an integer "
+                    f"(an int or integer-like, e.g. numpy.int64), got {value!r} "
+                    f"({type(value).__name__})")
+        return TypeError(f"agent {self.name!r}: {action}() got a non-integer argument")
 
     def _session(self, venue: str) -> Any:
         session = self._sessions.get(venue)
@@ -216,6 +256,13 @@ class Agent:
         return session
 
     def replace_order(self, order_id: int, quantity: int, price: int) -> None:
+        """Change a live order's total quantity and price (nothing is sent for an order no
+        longer live)."""
+        try:
+            quantity = _index(quantity)
+            price = _index(price)
+        except TypeError:
+            raise self._not_integer("replace_order", quantity=quantity, price=price) from None
         venue = self.live_orders.get(order_id)
         if venue is not None:
             self._sessions[venue].send(ReplaceOrder(self.clock.now_ns(), self.name, order_id,

@@ -31,6 +31,12 @@ Each slice (every `slice_interval_ns` from the parent's start):
    24,000 shares); the price drift over that lag is risk the schedule was chosen to avoid
    (and, with the router's own impact pushing the price away, a cost).
 
+An allocation is checked as it is placed: a venue the router is not connected to, a
+negative or a non-integer quantity raises `InvalidAllocation` naming the allocator's class,
+the venue and the value (integer-like values, numpy ints say, become `int`s). Why raise: a
+broken plug-in must stop the run loudly (`HandlerFailed`), not route a different order
+than it asked for. A connected venue the policy does not allow is skipped (not sent).
+
 Every child passes `ExecutionPolicy.check` just before it is sent; a child the policy
 forbids is never sent (counted in `policy_refusals`). `kill()` is the kill switch: nothing
 more is sent and every working child is canceled at once.
@@ -41,12 +47,14 @@ and trade prints: its NBBO is the best of those) and its own execution reports.
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents.agent import Agent
+from market.errors import SorsimError
 from market.features import FeatureTracker
 from market.messages import (
     ExecType,
@@ -63,11 +71,17 @@ from router.reward import FillCost, venue_reward
 from router.schedules.base import Schedule
 from router.tactics import Child, VenueKind, VenueProfile, accept_dealer_quote, place_child
 
-__all__ = ["SmartOrderRouter", "SliceRecord", "URGENT_MAX_LAG_SLICES"]
+__all__ = ["InvalidAllocation", "SmartOrderRouter", "SliceRecord", "URGENT_MAX_LAG_SLICES"]
 
 _NS = 1_000_000_000
 URGENT_MAX_LAG_SLICES = 2  # the default catch-up of an urgent parent, in slices
 _DONE = (ExecType.FILL, ExecType.CANCELED, ExecType.REJECTED)
+_index = operator.index
+
+
+class InvalidAllocation(SorsimError, ValueError):
+    """An allocator answered an allocation the router cannot place (see the module
+    docstring): a programming error in the allocator."""
 
 
 @dataclass
@@ -276,7 +290,20 @@ class SmartOrderRouter(Agent):
         sent = 0
         for venue, shares in allocation.items():
             profile = self.profiles.get(venue)
-            if profile is None or not parent.policy.allows_venue(venue) or shares <= 0:
+            try:
+                shares = _index(shares)
+            except TypeError:
+                raise self._invalid_allocation(
+                    venue, f"{shares!r} ({type(shares).__name__})",
+                    "expected an integer number of shares") from None
+            if profile is None:
+                raise self._invalid_allocation(
+                    venue, repr(shares), "the router is not connected to that venue (its "
+                    f"venues: {', '.join(self.profiles)})")
+            if shares < 0:
+                raise self._invalid_allocation(venue, repr(shares),
+                                               "expected a number of shares >= 0")
+            if shares == 0 or not parent.policy.allows_venue(venue):
                 continue
             shares = parent.policy.cap_quantity(min(shares, budget - sent), self.filled,
                                                 self.working, self.market_volume,
@@ -287,6 +314,10 @@ class SmartOrderRouter(Agent):
                 sent += shares
                 record.allocation[venue] = record.allocation.get(venue, 0) + shares
         return sent
+
+    def _invalid_allocation(self, venue: Any, value: str, problem: str) -> InvalidAllocation:
+        return InvalidAllocation(f"{self.name}: allocator {type(self.allocator).__name__} "
+                                 f"allocated {value} to venue {venue!r}: {problem}")
 
     def _cancel_working(self) -> None:
         for child in self._open.values():

@@ -4,11 +4,17 @@
 for a key or a "module:Class" path (a user's own allocator); `make_allocator(spec, venues,
 rng, **params)` also builds it. Everything that can go wrong -- an unknown key, a module
 that does not import, a missing attribute, something that is not a concrete `Allocator`
-subclass, parameters the class rejects -- raises `AllocatorSpecError` naming the spec.
+subclass, parameters the class rejects (whatever the constructor raises: a plug-in may
+raise anything) -- raises `AllocatorSpecError` naming the spec.
+
+Each allocator gets its own deep copy of `params`: a list or a dict parameter it changes
+(pops from, appends to) is never shared with another router or with the next run of the
+same scenario.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,11 +70,12 @@ def make_allocator(
     spec: str, venues: Sequence[str], rng: np.random.Generator,
     params: Mapping[str, Any] | None = None,
 ) -> Allocator:
-    """Load `spec` and build it for `venues` with `rng` and keyword `params`."""
+    """Load `spec` and build it for `venues` with `rng` and a deep copy of keyword `params`
+    (see the module docstring)."""
     cls = load_allocator(spec)
-    params = dict(params or {})
+    given = dict(params or {})
     try:
-        return cls(venues, rng, **params)
-    except (TypeError, ValueError) as error:
+        return cls(venues, rng, **copy.deepcopy(given))
+    except Exception as error:  # a plug-in may raise anything: report it, with its type
         raise AllocatorSpecError(f"allocator {spec!r} could not be built with parameters "
-                                 f"{params}: {error}") from error
+                                 f"{given}: {type(error).__name__}: {error}") from error

@@ -7,13 +7,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import numpy as np
 import orjson
+import pytest
 
 from agents.agent import Agent, AgentContext, OrderIds
 from market.clock import Clock, current_clock, run
 from market.event_log import EventLog
 from market.link import Latency
 from market.messages import (
+    AcceptQuote,
     CancelRejected,
     ExecType,
     ExecutionReport,
@@ -22,7 +25,9 @@ from market.messages import (
     MessageRejected,
     NewOrder,
     OrderType,
+    QuoteRequest,
     RejectReason,
+    ReplaceOrder,
     Side,
     TimeInForce,
 )
@@ -272,3 +277,105 @@ def test_agent_connect_with_market_data_subscribes_and_without_does_not() -> Non
     without = simulate(body, market_data=False)
     assert without.b.market_data == []
     assert [r.exec_type for r in without.a.reports] == [ExecType.NEW]
+
+
+# --- integer arguments --------------------------------------------------------------------
+
+
+class RecordingVenue:
+    """A venue stand-in whose session keeps what the agent sent."""
+
+    name = "V"
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def connect(self, participant: str, handler: Any, latency: Latency = Latency()) -> Any:
+        return self
+
+    def send(self, message: Any) -> None:
+        self.sent.append(message)
+
+    def subscribe(self, subscriber: str, handler: Any, latency: Latency = Latency()) -> None:
+        pass
+
+
+def with_recording_venue(body: Callable[[Agent, RecordingVenue], None]) -> RecordingVenue:
+    """`body(agent, venue)` inside a running clock, agent "Z" connected to `venue`."""
+    venue = RecordingVenue()
+
+    async def main() -> None:
+        agent = Agent("Z")
+        agent.attach(AgentContext(current_clock(), RngStreams(0).stream("agent/Z"), OrderIds()))
+        agent.connect(venue, market_data=False)
+        body(agent, venue)
+
+    run(main())
+    return venue
+
+
+def test_agent_numpy_integers_reach_the_venue_and_the_log_as_ints() -> None:
+    async def body(w: World) -> None:
+        rng = np.random.default_rng(0)
+        lots = rng.integers(5, 6)  # numpy.int64, as a plug-in drawing sizes gets
+        order_id = w.a.submit_order("LIT1", BUY, lots * 10, np.int64(1000))
+        await w.at(1 * MS)
+        w.a.replace_order(order_id, np.int64(40), np.int32(1005))
+
+    w = simulate(body)
+    assert [r.exec_type for r in w.a.reports] == [ExecType.NEW, ExecType.REPLACED]
+    (_, _, new), (_, _, replace) = w.logged_in()
+    assert (new["quantity"], new["price"], new["min_quantity"]) == (50, 1000, 0)
+    assert (replace["quantity"], replace["price"]) == (40, 1005)
+
+
+def test_agent_actions_turn_integer_likes_into_python_ints() -> None:
+    def body(agent: Agent, venue: RecordingVenue) -> None:
+        order_id = agent.submit_order("V", BUY, np.int64(200), np.int64(1000),
+                                      min_quantity=np.int32(100))
+        agent.submit_order("V", BUY, np.uint16(100), None, order_type=OrderType.MARKET)
+        agent.replace_order(order_id, np.int64(300), np.int64(990))
+        agent.request_quote("V", None, np.int64(500))
+        agent.accept_quote("V", 7, SELL, np.int64(500), np.int64(1010))
+
+    new, market, replace, request, accept = with_recording_venue(body).sent
+    assert (type(new), type(market), type(replace), type(request), type(accept)) == (
+        NewOrder, NewOrder, ReplaceOrder, QuoteRequest, AcceptQuote)
+    numbers = [new.quantity, new.price, new.min_quantity, market.quantity, replace.quantity,
+               replace.price, request.quantity, accept.quantity, accept.price]
+    assert numbers == [200, 1000, 100, 100, 300, 990, 500, 500, 1010]
+    assert all(type(n) is int for n in numbers)
+    assert market.price is None
+
+
+@pytest.mark.parametrize("action, argument, value, call", [
+    ("submit_order", "quantity", 100.0, lambda a: a.submit_order("V", BUY, 100.0, 1000)),
+    ("submit_order", "price", "1000", lambda a: a.submit_order("V", BUY, 100, "1000")),
+    ("submit_order", "min_quantity", 1.5,
+     lambda a: a.submit_order("V", BUY, 100, 1000, min_quantity=1.5)),
+    ("replace_order", "quantity", np.float64(200.0),
+     lambda a: a.replace_order(1, np.float64(200.0), 990)),
+    ("replace_order", "price", 990.5, lambda a: a.replace_order(1, 200, 990.5)),
+    ("request_quote", "quantity", "500", lambda a: a.request_quote("V", None, "500")),
+    ("accept_quote", "quantity", None, lambda a: a.accept_quote("V", 7, SELL, None, 1010)),
+    ("accept_quote", "price", 1010.0, lambda a: a.accept_quote("V", 7, SELL, 500, 1010.0)),
+])
+def test_agent_action_with_a_non_integer_raises_naming_agent_action_and_argument(
+    action: str, argument: str, value: Any, call: Callable[[Agent], object],
+) -> None:
+    caught: list[BaseException] = []
+
+    def body(agent: Agent, venue: RecordingVenue) -> None:
+        agent.submit_order("V", BUY, 100, 1000)  # order 1, live: replace_order would send
+        try:
+            call(agent)
+        except TypeError as error:
+            caught.append(error)
+        assert set(agent.live_orders) == {1}  # no id taken, nothing made live
+
+    venue = with_recording_venue(body)
+    assert len(caught) == 1, "expected a TypeError"
+    assert str(caught[0]) == (
+        f"agent 'Z': {action}() argument {argument!r} must be an integer (an int or "
+        f"integer-like, e.g. numpy.int64), got {value!r} ({type(value).__name__})")
+    assert len(venue.sent) == 1  # only the first, valid order went out

@@ -490,3 +490,43 @@ def test_make_allocator_bad_parameters_raise_naming_spec() -> None:
         make_allocator("ucb1", VENUES, _rng(0, "x"), {"window": 5})
     with pytest.raises(AllocatorSpecError, match="'sw-ucb' could not be built.*window was 0"):
         make_allocator("sw-ucb", VENUES, _rng(0, "y"), {"window": 0})
+
+
+class _Consuming(Allocator):
+    """Takes its first venue off its `order` list parameter: changes what it was given."""
+
+    def __init__(self, venues: Sequence[str], rng: np.random.Generator, *,
+                 order: list[str], weights: dict[str, int] | None = None) -> None:
+        super().__init__(venues, rng)
+        self.first = order.pop(0)
+        self.weights = {v: (weights or {})[v] for v in venues}  # KeyError for a venue left out
+
+    def choose(self, quantity: int, venues: Sequence[str] | None = None,
+               context: Sequence[float] | None = None) -> dict[str, int]:
+        return {self.first: quantity}
+
+    def update(self, feedback: Sequence[VenueFeedback]) -> None:
+        pass
+
+
+def test_make_allocator_gives_each_allocator_its_own_copy_of_its_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(ALLOCATORS, "consuming", _Consuming)
+    params = {"order": ["V2", "V0"], "weights": {v: 1 for v in VENUES}}
+    first = make_allocator("consuming", VENUES, _rng(0, "a"), params)
+    second = make_allocator("consuming", VENUES, _rng(0, "b"), params)
+    assert isinstance(first, _Consuming) and isinstance(second, _Consuming)
+    assert (first.first, second.first) == ("V2", "V2")
+    assert params == {"order": ["V2", "V0"], "weights": {"V0": 1, "V1": 1, "V2": 1}}
+
+
+def test_make_allocator_any_constructor_error_is_a_spec_error_with_its_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(ALLOCATORS, "consuming", _Consuming)
+    params = {"order": ["V0"], "weights": {"V0": 1}}
+    with pytest.raises(AllocatorSpecError) as caught:
+        make_allocator("consuming", VENUES, _rng(0, "c"), params)
+    assert str(caught.value) == ("allocator 'consuming' could not be built with parameters "
+                                 "{'order': ['V0'], 'weights': {'V0': 1}}: KeyError: 'V1'")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,8 @@ from router.parent_order import ParentOrder
 from router.reward import FillCost, venue_reward
 from router.schedules.pov import POV
 from router.schedules.twap import TWAP
-from router.smart_order_router import SmartOrderRouter
+from market.errors import HandlerFailed
+from router.smart_order_router import InvalidAllocation, SmartOrderRouter
 from router.tactics import VenueKind, VenueProfile
 from router.tca import analyze
 from scenarios.market import (
@@ -429,3 +431,63 @@ def test_router_zero_markout_charges_no_markout(markout_ns: int) -> None:
     assert len(scored) > 20
     differ = sum(1 for reward, without in scored if reward != pytest.approx(without))
     assert (differ == 0) if markout_ns == 0 else (differ > 0), differ
+
+
+# --- allocations from plug-ins ----------------------------------------------------------------
+
+
+class NumpyEqualSplit(EqualSplit):
+    """`EqualSplit` with numpy integers (np.int64) for shares, as numpy arithmetic gives."""
+
+    def choose(self, quantity: int, venues: Sequence[str] | None = None,
+               context: Sequence[float] | None = None) -> Allocation:
+        return {venue: np.int64(shares)
+                for venue, shares in super().choose(quantity, venues, context).items()}
+
+
+def test_router_numpy_integer_allocation_routes_exactly_like_python_ints() -> None:
+    parent = ParentOrder(10, Side.BUY, 6_000, start_ns=2 * S, end_ns=12 * S, urgency=0.7)
+    runs = [run_on_small_market("router-numpy", 4, parent,
+                                TWAP(parent.quantity, parent.start_ns, parent.end_ns), allocator,
+                                markout_ns=S, max_lag_ns=None)
+            for allocator in (EqualSplit, NumpyEqualSplit)]
+    plain, numpy_ = runs
+    assert numpy_.filled == plain.filled > 0
+    assert [r.allocation for r in numpy_.slices] == [r.allocation for r in plain.slices]
+    assert all(type(shares) is int for r in numpy_.slices for shares in r.allocation.values())
+
+
+def _allocating(answer: Callable[[int, Sequence[str]], Allocation]) -> type[Allocator]:
+    class Broken(Allocator):
+        def choose(self, quantity: int, venues: Sequence[str] | None = None,
+                   context: Sequence[float] | None = None) -> Allocation:
+            return answer(quantity, list(venues or self.venues))
+
+        def update(self, feedback: Sequence[VenueFeedback]) -> None:
+            pass
+
+    return Broken
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda q, v: {"NOPE": q},
+     "allocated 500 to venue 'NOPE': the router is not connected to that venue (its venues: "
+     "LIT1, LIT2, LIT3)"),
+    (lambda q, v: {v[0]: q + 100, v[1]: -100},
+     "allocated -100 to venue 'LIT2': expected a number of shares >= 0"),
+    (lambda q, v: {v[0]: q / 1.0},
+     "allocated 500.0 (float) to venue 'LIT1': expected an integer number of shares"),
+    (lambda q, v: {v[0]: "500"},
+     "allocated '500' (str) to venue 'LIT1': expected an integer number of shares"),
+], ids=["unknown_venue", "negative", "float", "str"])
+def test_router_bad_allocation_stops_the_run_naming_allocator_venue_and_value(
+    answer: Callable[[int, Sequence[str]], Allocation], message: str,
+) -> None:
+    parent = ParentOrder(11, Side.BUY, 2_000, start_ns=1 * S, end_ns=5 * S, urgency=0.7)
+    with pytest.raises(HandlerFailed) as caught:
+        run_on_small_market("router-broken", 4, parent,
+                            TWAP(parent.quantity, parent.start_ns, parent.end_ns),
+                            _allocating(answer), max_lag_ns=None)
+    assert caught.value.who == "agent 'SOR'" and caught.value.t_ns == 1 * S
+    assert isinstance(caught.value.error, InvalidAllocation)
+    assert str(caught.value.error) == f"SOR: allocator Broken {message}"
