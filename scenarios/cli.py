@@ -12,13 +12,24 @@
 - `sorsim demo`: one lit exchange and seeded noise traders (the first demo).
 
 Each command is one `_add_<command>(commands)` function that declares its arguments and
-sets `handler`, the function `main` calls with the parsed arguments.
+sets `handler`, the function `main` calls with the parsed arguments, and optionally `check`,
+the checks across arguments `main` runs first.
+
+Usage errors are argparse's (`sorsim run: error: argument --seed: ...`, exit 2), found
+before anything runs or is written: a seed is an integer in [0, 2**64 - 1] (and so is every
+seed of a fan-out, base .. base + N - 1); `--seeds` is 1 .. `MAX_SEEDS`; `--jobs` >= 1;
+`--out` is a directory or can be made one; `--backend ray` / `--address` need Ray installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from scenarios import serve
@@ -29,19 +40,27 @@ from scenarios.loader import load_scenario
 from scenarios.regress import regress as regress_library
 from scenarios.replay import replay_file
 from scenarios.run import EXIT_INVALID, run_file
-from scenarios.schema import ScenarioError
+from scenarios.schema import MAX_SECONDS, MAX_SEED, ScenarioError
 from scenarios.summary import make_console
 from scenarios.sweep import sweep_file
 from venues.lit_exchange import LitExchange
 
-__all__ = ["build_parser", "main"]
+__all__ = ["MAX_SEEDS", "build_parser", "main"]
+
+# The most runs per router of one `compare` / `sweep`: more is a typo, not a study (a
+# million seeds would hold a million results in memory before writing any).
+MAX_SEEDS = 100_000
 
 if TYPE_CHECKING:
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse `argv` and run the command; its exit status (a usage error exits 2 here)."""
     args = build_parser().parse_args(argv)
+    check = getattr(args, "check", None)
+    if check is not None:
+        check(args)
     status: int = args.handler(args)
     return status
 
@@ -89,8 +108,9 @@ def _validate(args: argparse.Namespace) -> int:
 def _add_run(commands: Commands) -> None:
     run = commands.add_parser("run", help="run a scenario file and print a summary")
     run.add_argument("file", metavar="FILE")
-    run.add_argument("--seed", type=int, default=None, help="the root seed (default: the file's)")
-    run.add_argument("--out", default=None, metavar="DIR",
+    run.add_argument("--seed", type=_seed, default=None,
+                     help="the root seed, 0 .. 2**64 - 1 (default: the file's)")
+    run.add_argument("--out", type=_out_dir, default=None, metavar="DIR",
                      help="write events.jsonl, tca.json and report.html here")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=lambda args: run_file(
@@ -126,19 +146,101 @@ def _add_sweep(commands: Commands) -> None:
 
 def _add_fan_out_arguments(parser: argparse.ArgumentParser, output: str) -> None:
     """The arguments of the commands that fan runs out (compare, sweep)."""
-    parser.add_argument("--seeds", type=int, required=True, metavar="N",
-                        help="how many seeds: the file's seed (or --seed) and the next N-1")
-    parser.add_argument("--seed", type=int, default=None, metavar="BASE",
+    parser.add_argument("--seeds", type=_integer(1, MAX_SEEDS), required=True, metavar="N",
+                        help="how many seeds, 1 .. 100000: the file's seed (or --seed) and "
+                        "the next N-1")
+    parser.add_argument("--seed", type=_seed, default=None, metavar="BASE",
                         help="the first seed (default: the file's)")
-    parser.add_argument("--out", default=".", metavar="DIR", help=f"write {output} here "
-                        "(default: the current directory)")
-    parser.add_argument("--jobs", type=int, default=None, metavar="J",
+    parser.add_argument("--out", type=_out_dir, default=".", metavar="DIR",
+                        help=f"write {output} here (default: the current directory)")
+    parser.add_argument("--jobs", type=_integer(1), default=None, metavar="J",
                         help="parallel runs (default: one per core)")
     parser.add_argument("--backend", choices=BACKENDS, default="process",
                         help="a local process pool (default) or Ray")
     parser.add_argument("--address", default=None, metavar="ADDR",
                         help="a Ray cluster's address (default: a local Ray instance)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(check=lambda args: _check_fan_out(parser, args))
+
+
+def _check_fan_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks across a fan-out's arguments; `parser.error` (exit 2) before any run."""
+    if (args.backend == "ray" or args.address is not None) and not _ray_installed():
+        option = "--address" if args.address is not None else "--backend"
+        parser.error(f"argument {option}: Ray is not installed; it is an optional extra: "
+                     "pip install 'sorsim[ray]'")
+    if args.address is not None and args.backend != "ray":
+        parser.error("argument --address: a Ray cluster's address: use it with --backend ray")
+    base = args.seed if args.seed is not None else _file_seed(args.file)
+    if base is not None and base + args.seeds - 1 > MAX_SEED:
+        option, origin = ("--seed", "--seed") if args.seed is not None else (
+            "--seeds", "the file's seed")
+        parser.error(f"argument {option}: seeds {base}..{base + args.seeds - 1} ({origin} and "
+                     f"the next {args.seeds - 1}) go past the largest seed, 2**64 - 1")
+
+
+def _ray_installed() -> bool:
+    return importlib.util.find_spec("ray") is not None
+
+
+def _file_seed(file: str) -> int | None:
+    """The file's own `seed` when it reads as one; anything else is the command's to report
+    (with the file's other problems, as a `ScenarioError`)."""
+    try:
+        seed = tomllib.loads(Path(file).read_text(encoding="utf-8")).get("seed")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return seed if type(seed) is int and 0 <= seed <= MAX_SEED else None
+
+
+# --- argument types: a bad value is argparse's usage error, naming the option -----------------
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argument type: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seed(text: str) -> int:
+    """A root seed: what a scenario file's `seed` may be (`scenarios.schema.MAX_SEED`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64 - 1], got {text!r}")
+    return value
+
+
+def _out_dir(text: str) -> str:
+    """An output directory: one that exists, or can be made under the nearest existing
+    folder, which must be writable. Checked here so that a bad one fails before the run,
+    not after it."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
+    existing = path.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot make directory {text!r}: {str(existing)!r} "
+                                         "is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in {str(existing)!r} (permission "
+                                         "denied)")
+    return text
 
 
 # --- replay -----------------------------------------------------------------------------------
@@ -161,7 +263,7 @@ def _add_regress(commands: Commands) -> None:
                                   "(run from the repository root)")
     regress.add_argument("--update", action="store_true",
                          help="rewrite the goldens (git diff shows what moved)")
-    regress.add_argument("--jobs", type=int, default=1, metavar="J",
+    regress.add_argument("--jobs", type=_integer(1), default=1, metavar="J",
                          help="parallel runs (default: 1)")
     regress.add_argument("--quiet", action="store_true", help="no progress bar")
     regress.set_defaults(handler=lambda args: regress_library(
@@ -175,9 +277,10 @@ def _add_regress(commands: Commands) -> None:
 def _add_demo(commands: Commands) -> None:
     demo = commands.add_parser("demo", help="a lit exchange and seeded noise traders for a "
                                "simulated hour")
-    demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--seconds", type=int, default=3600, help="simulated seconds (default 3600)")
-    demo.add_argument("--traders", type=int, default=10)
+    demo.add_argument("--seed", type=_seed, default=1)
+    demo.add_argument("--seconds", type=_integer(1, int(MAX_SECONDS)), default=3600,
+                      help="simulated seconds (default 3600)")
+    demo.add_argument("--traders", type=_integer(0), default=10)
     demo.add_argument("--log", default=None, help="write the event log (JSON lines) here")
     demo.set_defaults(handler=_demo)
 
@@ -188,7 +291,8 @@ def _demo(args: argparse.Namespace) -> int:
     assert isinstance(exchange, LitExchange)
     l1 = exchange.book.l1()
     orders = sum(s.orders for s in exchange.statistics.values())
-    print(f"scenario            demo (seed {args.seed}, {args.seconds} simulated s, {args.traders} noise traders)")
+    print(f"scenario            demo (seed {args.seed}, {args.seconds} simulated s, "
+          f"{args.traders} noise traders)")
     print(f"messages processed  {result.deliveries}")
     print(f"orders received     {orders}")
     print(f"trades              {exchange.trades} ({exchange.traded_quantity} shares)")

@@ -26,6 +26,7 @@ Same scenario + same seed => the same event log, byte for byte (the digest).
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from collections.abc import Callable
@@ -43,12 +44,12 @@ from market.clock import Clock
 from market.fix_codec import FixCodec
 from market.fix_switch import FixSwitch
 from market.link import Latency, Link
-from router.allocators.registry import make_allocator
+from router.allocators.registry import AllocatorSpecError, make_allocator
 from router.smart_order_router import SmartOrderRouter
 from router.tactics import VenueKind, VenueProfile
 from router.tca import TransactionCostAnalysis, analyze
 from scenarios.market import Market, build_market
-from scenarios.scenario import Scenario, compile_scenario, make_schedule
+from scenarios.scenario import Scenario, agent_build_problem, compile_scenario, make_schedule
 from scenarios.schema import ScenarioError, validate_data
 from scenarios.simulation import Simulation
 from scenarios.timeline import Targets, schedule_timeline
@@ -70,6 +71,10 @@ __all__ = [
 LIBRARY = Path(__file__).resolve().parent / "library"  # the scenario library (package data)
 DEFAULT_SCENARIO = Path(__file__).resolve().parent / "default.toml"
 
+# What a run writes into its `out_dir` after the log (tca.json here, report.html in
+# `scenarios.run`): removed when a run starts there, so a run that fails leaves no report
+# of another run beside its log.
+STALE_REPORTS = ("tca.json", "report.html")
 FIX_SYMBOL = "SIM"  # the instrument's symbol on FIX (a scenario trades one instrument)
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _POPULATION_LISTS = {"noise": "noise", "informed": "informed", "market-maker": "market_makers",
@@ -189,7 +194,7 @@ def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = Fa
 
     groups: dict[str, list[Agent]] = {}
     dark_pool_of: dict[str, str] = {}
-    for spec in scenario.agents:
+    for index, spec in enumerate(scenario.agents):
         members: list[Agent] = []
         if spec.kind == "population":
             members = list(getattr(market, _POPULATION_LISTS[spec.type]))
@@ -242,7 +247,12 @@ def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = Fa
             assert spec.venues is not None
             for name, base in zip(spec.agent_names,
                                   base_latencies(spec.name, spec.count, spec.latency_ns)):
-                agent = cls(name, **dict(spec.params))
+                try:  # each agent its own parameters: nothing shared, nothing left for the next run
+                    agent = cls(name, **copy.deepcopy(dict(spec.params)))
+                except Exception as error:  # load built it; a constructor may still fail now
+                    raise ScenarioError(scenario.path, f"agents[{index}].params",
+                                        agent_build_problem(spec.type, spec.name, name,
+                                                            error)) from error
                 sim.add_agent(agent)
                 for venue in spec.venues:
                     agent.connect(venues[venue], Latency(base + distance[venue],
@@ -253,7 +263,7 @@ def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = Fa
 
     routers: dict[str, SmartOrderRouter] = {}
     switches: list[FixSwitch] = []
-    for order in scenario.parent_orders:
+    for index, order in enumerate(scenario.parent_orders):
         profiles = []
         for name in order.venues:
             if kinds[name] == "lit":
@@ -269,9 +279,13 @@ def build_scenario(sim: Simulation, scenario: Scenario, *, fix_switch: bool = Fa
                 profiles.append(VenueProfile(name, VenueKind.DEALER, config.dealer.tick_size,
                                              lot_size))
         parent = order.parent
-        allocator = make_allocator(order.allocator.type, list(order.venues),
-                                   sim.rng_streams.stream(f"router/{order.name}/allocator"),
-                                   dict(order.allocator.params))
+        try:  # deep-copies the parameters; load built it, but a constructor may still fail
+            allocator = make_allocator(order.allocator.type, list(order.venues),
+                                       sim.rng_streams.stream(f"router/{order.name}/allocator"),
+                                       dict(order.allocator.params))
+        except AllocatorSpecError as error:
+            raise ScenarioError(scenario.path, f"parent_orders[{index}].allocator.params",
+                                str(error)) from error
         router = SmartOrderRouter(
             order.name, parent,
             make_schedule(order.schedule, parent.quantity, parent.start_ns, parent.end_ns),
@@ -406,6 +420,8 @@ class ScenarioRun:
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
             files["events"] = directory / "events.jsonl"
+            for stale in STALE_REPORTS:  # an earlier run's: never beside this run's log
+                (directory / stale).unlink(missing_ok=True)
         simulation = self.simulation = Simulation(
             scenario.name, seed=seed, start_ns=scenario.start_ns, end_ns=scenario.end_ns,
             log_path=files.get("events"), keep_log_lines=True,

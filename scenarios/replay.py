@@ -12,9 +12,11 @@ is reported.
 Outcomes: `ReplayOutcome.matches` (exit 0); a difference, named by line (exit 1); a log
 that cannot be replayed, a `ReplayError` naming the file and why (exit 2): not an event
 log, a header without the scenario's text (`sorsim demo` logs, logs from before the
-header held it), a scenario that no longer validates (a plug-in gone, say); the replayed
-run crashed (exit 3, `ReplayOutcome.crash`): a plug-in agent raised (`HandlerFailed`), the
-simulation stalled, a plug-in failed to build. Its log up to the crash (`ScenarioRun.
+header held it), a header field of the wrong type (a seed that is not an integer in
+[0, 2**64 - 1], a file name or text that is not a string: an edited log), a scenario that no
+longer validates (a plug-in gone, say); the replayed run crashed (exit 3,
+`ReplayOutcome.crash`): a plug-in agent raised (`HandlerFailed`), the simulation stalled, a
+plug-in failed to build. Its log up to the crash (`ScenarioRun.
 log_lines`) is still compared: either a line before the crash differs (named as above) or
 "matched the first N lines, then the replay crashed at simulated time T: <error>". A replay
 that crashes exactly where the recorded run did -- the logs identical to the trailer, as
@@ -30,7 +32,7 @@ import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from rich.console import Console
@@ -38,7 +40,7 @@ from rich.console import Console
 from market.errors import HandlerFailed, SorsimError
 from market.event_log import package_version
 from scenarios.loader import ScenarioRun, parse_scenario
-from scenarios.schema import ScenarioError
+from scenarios.schema import MAX_SEED, ScenarioError
 
 __all__ = ["LineDifference", "ReplayCrash", "ReplayError", "ReplayOutcome", "replay_file",
            "replay_log"]
@@ -107,6 +109,7 @@ def replay_log(path: str | Path) -> ReplayOutcome:
                           f"{', '.join(repr(k) for k in missing)}): only the log of a scenario "
                           "run (`sorsim run FILE --out DIR`) whose header holds the file's "
                           "text can be replayed")
+    _check_header(path, header)
     try:
         scenario = parse_scenario(header["text"], header["file"],
                                   allocator=header.get("allocator"))
@@ -163,6 +166,28 @@ def _read_header(path: Path) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise ReplayError(f"{path}:1: not an event log: the first line is not a header")
     return header
+
+
+def _check_header(path: Path, header: dict[str, Any]) -> None:
+    """The fields a replay uses have the types `log_header` writes: a damaged or hand-edited
+    header is a log that cannot be replayed (exit 2), not a crash of the replay."""
+    seed = header["seed"]
+    if type(seed) is not int or not 0 <= seed <= MAX_SEED:
+        _bad_field(path, "seed", "an integer in [0, 2**64 - 1]", seed)
+    for key in ("text", "file"):
+        if not isinstance(header[key], str) or not header[key]:
+            _bad_field(path, key, "a non-empty string", header[key])
+    for key in ("allocator", "version"):
+        if key in header and not isinstance(header[key], str):
+            _bad_field(path, key, "a string", header[key])
+
+
+def _bad_field(path: Path, key: str, expected: str, value: Any) -> NoReturn:
+    shown = orjson.dumps(value).decode()
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise ReplayError(f"{path}:1: the header's {key!r} must be {expected}, got {shown}: the "
+                      "log was edited or damaged")
 
 
 def _compare(path: Path, replayed: list[bytes]

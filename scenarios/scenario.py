@@ -15,8 +15,13 @@ Pass 2 checks, each a `ScenarioError` naming the key path:
   allow-list within the router's venues); a feature venue is one of the router's lit ones;
 - prices on the tick grid; a parent order's times inside the run;
 - plug-ins: agent types and allocators load (registry key or "module:Class"), the
-  parameters given are ones the class takes (its signature), and one is built with them at
-  load, so that a bad parameter value fails here and not in the middle of a run;
+  parameters given are ones the class takes (its signature), and they are built with them
+  at load -- an allocator once, an agent group once as "<group>-probe" and then once per
+  agent under its own name (a constructor may accept one name and not another) -- so that
+  a bad parameter value fails here, before a run writes anything, and not in the middle of
+  a run. Every build (these and the run's) gets its own deep copy of the parameters, so a
+  plug-in that changes a list or dict parameter changes neither another agent's nor the
+  next run's;
 - schedules build; timeline targets, parameters and values are checked by
   `scenarios.timeline.check_timeline`.
 
@@ -26,6 +31,7 @@ out defaults to the router's lit venues or dark pools; `lot_size` to the first p
 
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 import typing
@@ -72,6 +78,7 @@ __all__ = [
     "ParentOrderSpec",
     "Scenario",
     "Spec",
+    "agent_build_problem",
     "compile_scenario",
     "make_schedule",
 ]
@@ -321,11 +328,12 @@ def _group_spec(path: str, group: Any, populations: dict[str, Any], dark_names: 
         raise _Problem(f"{path}.type", str(error)) from None
     params = dict(group.params)
     _check_signature(f"{path}.params", f"agent {group.type!r}", cls, params, skip=1)
-    try:
-        cls(f"{group.name}-probe", **params)
-    except Exception as error:  # a plug-in may raise anything: report it, with its type
-        raise _Problem(f"{path}.params", f"agent {group.type!r} rejected its parameters: "
-                       f"{type(error).__name__}: {error}") from None
+    for name in (f"{group.name}-probe", *names):
+        try:
+            cls(name, **copy.deepcopy(params))
+        except Exception as error:  # a plug-in may raise anything: report it, with its type
+            raise _Problem(f"{path}.params", agent_build_problem(group.type, group.name, name,
+                                                                 error)) from None
     venues = tuple(group.venues) if group.venues is not None else tuple(all_venues)
     for j, venue in enumerate(venues):
         if venue not in all_venues:
@@ -335,6 +343,14 @@ def _group_spec(path: str, group: Any, populations: dict[str, Any], dark_names: 
                           Params(settings), names, venues=venues,
                           market_data=group.market_data, latency_ns=tuple(group.latency_ns),
                           params=Params(params))
+
+
+def agent_build_problem(type_: str, group: str, name: str, error: Exception) -> str:
+    """What a plug-in agent constructor's `error` says, as a `ScenarioError` problem (at load
+    and, should a constructor fail only then, when the run builds the group)."""
+    which = "" if name == f"{group}-probe" else f" (building {name!r} of group {group!r})"
+    return (f"agent {type_!r} rejected its parameters{which}: "
+            f"{type(error).__name__}: {error}")
 
 
 def _check_signature(path: str, what: str, cls: type, params: Mapping[str, Any],
@@ -489,6 +505,25 @@ def _allocator_spec(path: str, model: AllocatorModel, venues: tuple[str, ...],
     params = dict(model.params)
     _check_signature(f"{path}.params", f"allocator {model.type!r}", cls, params, skip=2,
                      required=False)
+    # A `lit` / `dark` list the file gives names the router's venues of that kind (an
+    # allocator cannot tell a lit venue from a pool by its name: it takes the list's word).
+    names = {"lit": "a lit venue", "dark": "a dark pool", "dealer": "a dealer"}
+    for kind in (k for k in ("lit", "dark") if k in params):
+        listed, where, wanted = params[kind], f"{path}.params.{kind}", names[kind]
+        if not isinstance(listed, list) or not listed:
+            raise _Problem(where, f"must be a non-empty array of venue names, each {wanted}, "
+                           f"got {listed!r}")
+        for j, venue in enumerate(listed):
+            at = f"{where}[{j}]"
+            if not isinstance(venue, str) or venue not in kinds:
+                raise _Problem(at, f"unknown venue {venue!r}: expected {wanted} of the file")
+            if kinds[venue] != kind:
+                raise _Problem(at, f"{venue!r} is {names[kinds[venue]]}, expected {wanted}")
+            if venue not in venues:
+                raise _Problem(at, f"{venue!r} is not among the router's venues "
+                               f"({', '.join(venues)})")
+            if listed.index(venue) != j:
+                raise _Problem(at, f"{venue!r} is listed twice")
     # Convenience: the venue lists an allocator asks for by name, from the router's venues.
     accepted = _keyword_names(cls)
     lit = [v for v in venues if kinds[v] == "lit"]

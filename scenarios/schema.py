@@ -23,6 +23,11 @@ are dollars (`market.reference_price`, a parent's `limit_price`) and become inte
 (read from its dataclasses, one source of truth), except that a population without a group
 in the file is absent.
 
+Bounds that keep a valid file runnable: every seconds field becomes integer nanoseconds, so it
+is at most `MAX_SECONDS` (1e9 s, about 31 years: start + duration stays far inside int64 ns)
+and, where it must be > 0, at least one nanosecond (a smaller value would round to 0 ns);
+`seed` is at most `MAX_SEED` (2**64 - 1: the event log's header holds it as a JSON integer).
+
 Agent groups (`[[agents]]`), by `type`:
 - the market's own populations, built and wired by `build_market`, at most one group each:
   "noise", "informed", "market-maker", "dealer-client" (the fields of `NoiseConfig`,
@@ -86,6 +91,8 @@ from scenarios.market import (
 __all__ = [
     "AGENT_TYPES",
     "EXTRA_GROUPS",
+    "MAX_SECONDS",
+    "MAX_SEED",
     "POPULATIONS",
     "SCHEDULES",
     "AgentGroup",
@@ -104,6 +111,8 @@ __all__ = [
 POPULATIONS = ("noise", "informed", "market-maker", "dealer-client")
 EXTRA_GROUPS = ("dark-provider", "latency-arbitrageur")
 AGENT_TYPES = POPULATIONS + EXTRA_GROUPS
+MAX_SEED = 2**64 - 1  # the event log (orjson) writes integers up to 64 bits
+MAX_SECONDS = 1e9  # any seconds field; its ns (1e18) stay inside int64 even added to another
 
 
 class ScenarioError(SorsimError, ValueError):
@@ -130,6 +139,28 @@ Bool = Annotated[bool, Strict()]
 Text = Annotated[str, Strict()]
 _NAME = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Strict(), Field(min_length=1, max_length=64, pattern=_NAME)]
+
+
+def _seed_fits(value: int) -> int:
+    if value > MAX_SEED:
+        raise PydanticCustomError("seed_range", "must be at most 2**64 - 1 ({high}), got {value}",
+                                  {"high": MAX_SEED, "value": value})
+    return value
+
+
+def _one_ns_or_more(value: float) -> float:
+    """A positive time that would round to 0 ns is refused rather than silently zeroed."""
+    if value < 0.5e-9:
+        raise PydanticCustomError("sub_ns", "must be at least 1e-09 s (one nanosecond), got "
+                                  "{value}", {"value": value})
+    return value
+
+
+Seed = Annotated[int, Strict(), Field(ge=0), AfterValidator(_seed_fits)]
+# Seconds that become integer ns: finite, <= MAX_SECONDS; positive ones at least 1 ns.
+PosSeconds = Annotated[float, Strict(), Field(gt=0, le=MAX_SECONDS),
+                       AfterValidator(_one_ns_or_more)]
+NonNegSeconds = Annotated[float, Strict(), Field(ge=0, le=MAX_SECONDS)]
 
 
 def _ordered_range(value: list[int]) -> list[int]:
@@ -242,9 +273,9 @@ class FundamentalModel(_Model):
     jump_std: NonNegNum = _d(FundamentalConfig, "jump_std")
     step_ns: PosInt = _d(FundamentalConfig, "step_ns")
     volatility_dispersion: NonNegNum = _d(FundamentalConfig, "volatility_dispersion")
-    volatility_timescales_s: Annotated[list[PosNum], Field(min_length=1)] = _d(
+    volatility_timescales_s: Annotated[list[PosSeconds], Field(min_length=1)] = _d(
         FundamentalConfig, "volatility_timescales_s")
-    volatility_step_s: PosNum = _d(FundamentalConfig, "volatility_step_s")
+    volatility_step_s: PosSeconds = _d(FundamentalConfig, "volatility_step_s")
 
 
 # --- agent groups ---------------------------------------------------------------------------
@@ -293,7 +324,7 @@ class InformedGroup(_Group):
     dark_fraction: Fraction01 = _d(InformedConfig, "dark_fraction")
     dark_min_lots: PosInt = _d(InformedConfig, "dark_min_lots")
     dark_time_in_force: Literal["day", "ioc"] = _d(InformedConfig, "dark_time_in_force").value
-    dark_ttl_s: PosNum = _d(InformedConfig, "dark_ttl_s")
+    dark_ttl_s: PosSeconds = _d(InformedConfig, "dark_ttl_s")
     latency_ns: LatencyRange = _d(InformedConfig, "latency_ns")
     market_data: Literal["l1", "venues", "nbbo"] = _d(InformedConfig, "market_data")
 
@@ -312,13 +343,13 @@ class MarketMakerGroup(_Group):
     k: PosNum = _d(MarketMakerConfig, "k")
     sigma_min: PosNum = _d(MarketMakerConfig, "sigma_min")
     sigma_max: PosNum = _d(MarketMakerConfig, "sigma_max")
-    horizon_s: PosNum = _d(MarketMakerConfig, "horizon_s")
-    volatility_window_s: PosNum = _d(MarketMakerConfig, "volatility_window_s")
-    refresh_s: PosNum = _d(MarketMakerConfig, "refresh_s")
+    horizon_s: PosSeconds = _d(MarketMakerConfig, "horizon_s")
+    volatility_window_s: PosSeconds = _d(MarketMakerConfig, "volatility_window_s")
+    refresh_s: PosSeconds = _d(MarketMakerConfig, "refresh_s")
     quote_lots: PosInt = _d(MarketMakerConfig, "quote_lots")
     max_inventory_lots: PosInt = _d(MarketMakerConfig, "max_inventory_lots")
     flow_skew: NonNegNum = _d(MarketMakerConfig, "flow_skew")
-    flow_window_s: PosNum = _d(MarketMakerConfig, "flow_window_s")
+    flow_window_s: PosSeconds = _d(MarketMakerConfig, "flow_window_s")
     latency_ns: LatencyRange = _d(MarketMakerConfig, "latency_ns")
 
     @model_validator(mode="after")
@@ -526,6 +557,9 @@ def _max_lag(value: Any) -> float | Literal["auto"] | None:
                                   {"got": _got(value)})
     if value < 0:
         raise PydanticCustomError("max_lag", "must be >= 0, {got}", {"got": _got(value)})
+    if value > MAX_SECONDS:
+        raise PydanticCustomError("max_lag", f"must be <= {MAX_SECONDS:g}, {{got}}",
+                                  {"got": _got(value)})
     return float(value)
 
 
@@ -536,9 +570,9 @@ MaxLag = Annotated[float | Literal["auto"] | None, PlainValidator(_max_lag)]
 
 class RouterModel(_Model):
     venues: Annotated[list[Name], Field(min_length=1)] | None = None  # None: every venue
-    slice_interval_s: PosNum = 1.0
-    markout_s: NonNegNum = 1.0
-    cleanup_s: NonNegNum = 0.0
+    slice_interval_s: PosSeconds = 1.0
+    markout_s: NonNegSeconds = 1.0
+    cleanup_s: NonNegSeconds = 0.0
     cost_scale_bps: PosNum = 20.0
     latency_ns: NonNegInt = 100_000  # one way, plus each venue's distance
     feature_venue: Name | None = None
@@ -553,8 +587,8 @@ class ParentOrderModel(_Model):
     name: Name = "SOR"  # the router's participant name
     side: Literal["buy", "sell"]
     quantity: PosInt  # shares
-    start_s: NonNegNum | None = None  # default: the run's start
-    end_s: PosNum | None = None  # default: the run's end
+    start_s: NonNegSeconds | None = None  # default: the run's start
+    end_s: PosSeconds | None = None  # default: the run's end
     limit_price: PosNum | None = None  # dollars
     urgency: Fraction01 = 0.5
     schedule: ScheduleModel = Field(default_factory=lambda: TwapModel(type="twap"))
@@ -572,7 +606,7 @@ class ParentOrderModel(_Model):
 
 
 class ShiftModel(_Model):
-    at_s: NonNegNum
+    at_s: NonNegSeconds
     target: Text  # "venue:NAME", "agents:GROUP" or "fundamental"
     changes: dict[str, Any] = Field(alias="set")
 
@@ -595,9 +629,9 @@ class ScenarioFile(_Model):
 
     name: Name | None = None  # default: the file's stem
     description: Text = ""
-    seed: NonNegInt = 1
-    start_s: NonNegNum = 0.0
-    duration_s: PosNum
+    seed: Seed = 1
+    start_s: NonNegSeconds = 0.0
+    duration_s: PosSeconds
     market: MarketModel = Field(default_factory=MarketModel)
     venues: VenuesModel = Field(default_factory=VenuesModel)
     fundamental: FundamentalModel = Field(default_factory=FundamentalModel)

@@ -39,9 +39,16 @@ class DarkFirst(Allocator):
         cost_discount: float = 0.9, probe_every: int = 10,
     ) -> None:
         super().__init__(venues, rng)
+        # A str is a Sequence[str] too: "DARK1" would be read as pools 'D', 'A', 'R', ...
+        if isinstance(dark, str) or not isinstance(dark, Sequence):
+            raise ValueError(f"dark was {dark!r}, expected a list of dark pool names")
         unknown = [v for v in dark if v not in self.venues]
         if unknown or not dark:
-            raise ValueError(f"dark venues {list(dark)} must be a non-empty subset of {self.venues}")
+            raise ValueError(f"dark venues {list(dark)} must be a non-empty subset of {self.venues}"
+                             + (f": {unknown} are not among them" if unknown else ""))
+        repeated = sorted({v for v in dark if list(dark).count(v) > 1})
+        if repeated:
+            raise ValueError(f"dark venues {list(dark)} name {repeated} more than once")
         if not 0.0 < min_fill_probability <= 1.0:
             raise ValueError(f"min_fill_probability was {min_fill_probability!r}, expected in (0, 1]")
         self.dark = list(dark)

@@ -4,6 +4,7 @@ a pool that stops filling loses its flow."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from router.allocators.base import VenueFeedback
 from router.allocators.dark_first import DarkFirst
@@ -51,6 +52,17 @@ def test_dark_first_unknown_dark_venue_raises() -> None:
         assert "NOPE" in str(error)
     else:
         raise AssertionError("expected a ValueError")
+
+
+@pytest.mark.parametrize("dark, expected", [
+    ("DARK1", "dark was 'DARK1', expected a list of dark pool names"),  # not pools D, A, ...
+    (["DARK1", "DARK1"], "dark venues ['DARK1', 'DARK1'] name ['DARK1'] more than once"),
+    (["DARK1", "NOPE"], "['NOPE'] are not among them"),
+])
+def test_dark_first_bad_dark_list_raises_naming_the_problem(dark: object, expected: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        DarkFirst(VENUES, np.random.default_rng(0), dark=dark)  # type: ignore[arg-type]
+    assert expected in str(caught.value)
 
 
 def test_dark_first_guard_moves_flow_off_a_costly_pool_and_probes_it() -> None:

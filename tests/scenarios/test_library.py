@@ -2,7 +2,8 @@
 runs and the `sorsim validate` / `sorsim run` commands: every file validates and runs with
 its fixed seed, each regime shift takes effect at its stated time (checked on venue and
 agent attributes and on the event log after `at_s`), the same seed gives the same digest,
-and a bad file stops before any run."""
+and a bad file stops before any run. Also the command line's usage errors (every command's):
+argparse's message naming the option, exit 2, nothing run or written."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from agents.market_maker import MarketMaker
 from market.event_log import read_event_log
+from scenarios import cli
 from scenarios.cli import main
 from scenarios.loader import (
     DEFAULT_SCENARIO,
@@ -367,3 +369,116 @@ def test_cli_run_out_dir_writes_events_tca_and_report(tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 0, name
     page = (out / "report.html").read_text()
     assert page.count("<svg") >= 4 and "https://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+# --- usage errors: argparse's, naming the option, exit 2, before anything runs ---------------
+
+
+def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The last line `main(argv)` writes to stderr, asserting that it exits 2."""
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err.rstrip("\n").splitlines()[-1]
+
+
+SEED_RANGE = "must be an integer in [0, 2**64 - 1], got"
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "--seed", "-1"], f"sorsim run: error: argument --seed: {SEED_RANGE} '-1'"),
+    (["run", "--seed", str(2**64)], f"sorsim run: error: argument --seed: {SEED_RANGE} "
+                                    "'18446744073709551616'"),
+    (["compare", "--routers", "ucb1", "--seeds", "2", "--seed", "-5"],
+     f"sorsim compare: error: argument --seed: {SEED_RANGE} '-5'"),
+    (["sweep", "--seeds", "2", "--seed", str(2**64 - 1)],
+     "sorsim sweep: error: argument --seed: seeds 18446744073709551615..18446744073709551616 "
+     "(--seed and the next 1) go past the largest seed, 2**64 - 1"),
+    (["sweep", "--seeds", "0"], "sorsim sweep: error: argument --seeds: must be >= 1, got 0"),
+    (["compare", "--routers", "ucb1", "--seeds", "100000000"],
+     "sorsim compare: error: argument --seeds: must be <= 100000, got 100000000"),
+    (["sweep", "--seeds", "2", "--jobs", "0"],
+     "sorsim sweep: error: argument --jobs: must be >= 1, got 0"),
+], ids=["run_seed_negative", "run_seed_past_64_bits", "compare_seed_negative",
+        "sweep_seeds_past_64_bits", "seeds_zero", "seeds_too_many", "jobs_zero"])
+def test_cli_bad_option_is_a_usage_error_naming_it_before_any_run(
+    tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+    expected: str,
+) -> None:
+    out = tmp_path / "out"
+    assert _usage_error([argv[0], str(tiny_file), *argv[1:], "--out", str(out)],
+                        capsys) == expected
+    assert not out.exists()
+
+
+def test_cli_regress_jobs_zero_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _usage_error(["regress", "--jobs", "0"], capsys) == (
+        "sorsim regress: error: argument --jobs: must be >= 1, got 0")
+
+
+def test_cli_seeds_past_64_bits_from_the_files_seed_name_seeds(
+    tmp_path: Path, tiny_text: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "last_seed.toml"
+    path.write_text(tiny_text.replace("seed = 5", f"seed = {2**64 - 2}"))
+    assert _usage_error(["sweep", str(path), "--seeds", "3", "--out", str(tmp_path / "o")],
+                        capsys) == (
+        "sorsim sweep: error: argument --seeds: seeds 18446744073709551614..18446744073709551616 "
+        "(the file's seed and the next 2) go past the largest seed, 2**64 - 1")
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_run_largest_seed_runs_and_its_log_records_it(
+    tiny_file: Path, tmp_path: Path,
+) -> None:
+    assert main(["run", str(tiny_file), "--seed", str(2**64 - 1), "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    header, _, trailer = read_event_log(tmp_path / "events.jsonl")
+    assert header["seed"] == 2**64 - 1 and trailer is not None
+
+
+@pytest.mark.parametrize("options, option", [
+    (["--backend", "ray"], "--backend"),
+    (["--backend", "ray", "--address", "10.0.0.1:6379"], "--address"),
+    (["--address", "10.0.0.1:6379"], "--address"),
+])
+def test_cli_ray_without_ray_installed_says_how_to_install_it(
+    tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, options: list[str], option: str,
+) -> None:
+    monkeypatch.setattr(cli, "_ray_installed", lambda: False)
+    argv = ["sweep", str(tiny_file), "--seeds", "2", *options, "--out", str(tmp_path / "o")]
+    assert _usage_error(argv, capsys) == (
+        f"sorsim sweep: error: argument {option}: Ray is not installed; it is an optional "
+        "extra: pip install 'sorsim[ray]'")
+
+
+def test_cli_address_without_the_ray_backend_is_a_usage_error(
+    tiny_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_ray_installed", lambda: True)
+    argv = ["compare", str(tiny_file), "--routers", "ucb1", "--seeds", "2",
+            "--address", "10.0.0.1:6379"]
+    assert _usage_error(argv, capsys) == (
+        "sorsim compare: error: argument --address: a Ray cluster's address: use it with "
+        "--backend ray")
+
+
+@pytest.mark.parametrize("command", [["run"], ["sweep", "--seeds", "1"],
+                                     ["compare", "--routers", "ucb1", "--seeds", "1"]],
+                         ids=["run", "sweep", "compare"])
+@pytest.mark.parametrize("where", ["a_file", "a_file/sub"])
+def test_cli_out_that_cannot_be_a_directory_is_a_usage_error(
+    tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str],
+    where: str,
+) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep\n")
+    out = tmp_path / where
+    problem = (f"'{out}' exists and is not a directory" if where == "a_file"
+               else f"cannot make directory '{out}': '{a_file}' is a file")
+    argv = [command[0], str(tiny_file), *command[1:], "--out", str(out)]
+    assert _usage_error(argv, capsys) == f"sorsim {command[0]}: error: argument --out: {problem}"
+    assert a_file.read_text() == "keep\n"

@@ -167,6 +167,33 @@ def test_replay_of_what_is_not_a_scenario_log_exits_2(
     assert "cannot read the file: No such file or directory" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("field, raw, expected", [
+    ("seed", '"x"', "an integer in [0, 2**64 - 1], got \"x\""),
+    ("seed", "-1", "an integer in [0, 2**64 - 1], got -1"),
+    ("seed", "3.0", "an integer in [0, 2**64 - 1], got 3.0"),
+    ("seed", "true", "an integer in [0, 2**64 - 1], got true"),
+    ("seed", "18446744073709551616", "an integer in [0, 2**64 - 1], got 1.8446744073709552e+19"),
+    ("file", "null", "a non-empty string, got null"),
+    ("text", "5", "a non-empty string, got 5"),
+    ("allocator", "7", "a string, got 7"),
+], ids=["seed_str", "seed_negative", "seed_float", "seed_bool", "seed_past_64_bits",
+        "file_null", "text_int", "allocator_int"])
+def test_replay_of_a_header_with_a_bad_field_exits_2_naming_it(
+    tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, raw: str,
+    expected: str,
+) -> None:
+    fields = {"format": "1", "scenario": '"tiny"', "seed": "5", "version": '"0.1.0"',
+              "file": '"tiny.toml"', "text": orjson.dumps(tiny_text).decode(), field: raw}
+    log = tmp_path / "events.jsonl"
+    log.write_text('{"header":{' + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}}\n")
+    message = f"{log}:1: the header's {field!r} must be {expected}: the log was edited or damaged"
+    with pytest.raises(ReplayError) as caught:
+        replay_log(log)
+    assert str(caught.value) == message
+    assert main(["replay", str(log)]) == 2
+    assert capsys.readouterr().err == message + "\n"
+
+
 # --- a replay that crashes --------------------------------------------------------------------
 
 

@@ -121,6 +121,20 @@ def test_schema_valid_file_converts_to_frozen_market_config_and_specs() -> None:
         scenario.seed = 4  # type: ignore[misc]
 
 
+def test_schema_largest_seed_and_longest_time_are_accepted() -> None:
+    text = _replace("seed = 3\nduration_s = 60", f"seed = {2**64 - 1}\nduration_s = 1e9")
+    scenario = parse_scenario(text, FILE)
+    assert scenario.seed == 2**64 - 1
+    assert (scenario.start_ns, scenario.end_ns) == (0, 10**18)
+
+
+def test_schema_allocator_dark_list_of_the_files_pools_is_kept() -> None:
+    scenario = parse_scenario(_replace('type = "d-ucb"\nparams = { gamma = 0.9 }',
+                                       'type = "dark-first"\nparams = { dark = ["DARK1"] }'),
+                              FILE)
+    assert dict(scenario.parent_orders[0].allocator.params)["dark"] == ["DARK1"]
+
+
 def test_schema_allocator_venue_lists_default_to_the_routers_venues() -> None:
     scenario = parse_scenario(_replace('type = "d-ucb"\nparams = { gamma = 0.9 }',
                                        'type = "dark-first"'), FILE)
@@ -169,6 +183,8 @@ def test_schema_scenario_error_is_a_sorsim_error_with_parts() -> None:
 # --- every kind of mistake: one line, the file, the key path, the problem ---------------------
 
 
+DUCB = 'type = "d-ucb"\nparams = { gamma = 0.9 }'  # the allocator, to swap for another
+
 MISTAKES = [
     # out of range
     ("tick_size_negative", ('name = "LIT3"\ntick_size = 100', 'name = "LIT3"\ntick_size = -1'),
@@ -183,6 +199,29 @@ MISTAKES = [
      "scenarios/x.toml: agents[0].latency_ns: must be [low, high] with low <= high, got [500, 100]"),
     ("fractions_sum", ("rate = 1.0", "rate = 1.0\nmarket_fraction = 0.6\ncancel_fraction = 0.6"),
      "scenarios/x.toml: agents[0]: market_fraction + cancel_fraction is 1.2, must be <= 1"),
+    # a seed the event log can hold; seconds that fit in integer ns, and are not 0 ns
+    ("seed_past_64_bits", ("seed = 3", "seed = 18446744073709551616"),
+     "scenarios/x.toml: seed: must be at most 2**64 - 1 (18446744073709551615), got "
+     "18446744073709551616"),
+    ("duration_overflows_ns", ("duration_s = 60", "duration_s = 1e300"),
+     "scenarios/x.toml: duration_s: must be <= 1e+09, got 1e+300"),
+    ("duration_below_one_ns", ("duration_s = 60", "duration_s = 1e-12"),
+     "scenarios/x.toml: duration_s: must be at least 1e-09 s (one nanosecond), got 1e-12"),
+    ("start_overflows_ns", ("seed = 3", "seed = 3\nstart_s = 1e300"),
+     "scenarios/x.toml: start_s: must be <= 1e+09, got 1e+300"),
+    ("parent_start_overflows_ns", ("start_s = 1", "start_s = 1e300"),
+     "scenarios/x.toml: parent_orders[0].start_s: must be <= 1e+09, got 1e+300"),
+    ("slice_below_one_ns", ('schedule = "twap"', 'schedule = "twap"\n[parent_orders.router]\n'
+                            "slice_interval_s = 1e-12"),
+     "scenarios/x.toml: parent_orders[0].router.slice_interval_s: must be at least 1e-09 s "
+     "(one nanosecond), got 1e-12"),
+    ("max_lag_overflows_ns", ('schedule = "twap"', 'schedule = "twap"\n[parent_orders.router]\n'
+                              "max_lag_s = 1e300"),
+     "scenarios/x.toml: parent_orders[0].router.max_lag_s: must be <= 1e+09, got 1e+300"),
+    ("agent_seconds_overflow_ns", ("count = 2", "count = 2\nrefresh_s = 1e300"),
+     "scenarios/x.toml: agents[1].refresh_s: must be <= 1e+09, got 1e+300"),
+    ("timeline_at_overflows_ns", ("at_s = 30", "at_s = 1e300"),
+     "scenarios/x.toml: timeline[0].at_s: must be <= 1e+09, got 1e+300"),
     # unknown keys, at every depth
     ("unknown_top_key", ("seed = 3", "seed = 3\nsede = 4"),
      "scenarios/x.toml: sede: unknown key; did you mean 'seed'?"),
@@ -258,6 +297,27 @@ MISTAKES = [
      "'d-ucb' (takes gamma, xi, reward_range); did you mean 'gamma'?"),
     ("allocator_bad_param_value", ("params = { gamma = 0.9 }", "params = { gamma = 1.5 }"),
      "scenarios/x.toml: parent_orders[0].allocator.params: allocator 'd-ucb' could not be built"),
+    # an allocator's `dark` / `lit` list names venues of that kind
+    ("allocator_dark_is_lit", (DUCB, 'type = "dark-first"\nparams = { dark = ["LIT1"] }'),
+     "scenarios/x.toml: parent_orders[0].allocator.params.dark[0]: 'LIT1' is a lit venue, "
+     "expected a dark pool"),
+    ("allocator_dark_is_dealer", (DUCB, 'type = "dark-first"\nparams = { dark = ["DARK1", '
+                                        '"SDP1"] }'),
+     "scenarios/x.toml: parent_orders[0].allocator.params.dark[1]: 'SDP1' is a dealer, "
+     "expected a dark pool"),
+    ("allocator_dark_unknown", (DUCB, 'type = "dark-first"\nparams = { dark = ["DARK9"] }'),
+     "scenarios/x.toml: parent_orders[0].allocator.params.dark[0]: unknown venue 'DARK9': "
+     "expected a dark pool of the file"),
+    ("allocator_dark_not_a_list", (DUCB, 'type = "dark-first"\nparams = { dark = "DARK1" }'),
+     "scenarios/x.toml: parent_orders[0].allocator.params.dark: must be a non-empty array of "
+     "venue names, each a dark pool, got 'DARK1'"),
+    ("allocator_dark_not_routed", (DUCB, 'type = "dark-first"\nparams = { dark = ["DARK1"] }\n'
+                                         '[parent_orders.router]\nvenues = ["LIT1", "LIT2"]'),
+     "scenarios/x.toml: parent_orders[0].allocator.params.dark[0]: 'DARK1' is not among the "
+     "router's venues (LIT1, LIT2)"),
+    ("allocator_lit_is_dark", (DUCB, 'type = "lit-only"\nparams = { lit = ["LIT1", "DARK1"] }'),
+     "scenarios/x.toml: parent_orders[0].allocator.params.lit[1]: 'DARK1' is a dark pool, "
+     "expected a lit venue"),
     ("unknown_schedule", ('schedule = "twap"', 'schedule = "twapp"'),
      "scenarios/x.toml: parent_orders[0].schedule.type: unknown schedule 'twapp': expected one "
      "of twap, vwap, pov, is; did you mean 'twap'?"),

@@ -78,8 +78,10 @@ def test_ray_backend_without_ray_says_how_to_install_it(
     with pytest.raises(FanOutError, match=r"needs Ray, an optional extra: pip install "
                                           r"'sorsim\[ray\]'"):
         fan_out([RunJob(tiny_text, "tiny.toml", 5)], backend="ray")
-    assert main(["sweep", str(tiny_file), "--seeds", "1", "--backend", "ray",
-                 "--out", str(tmp_path)]) == 1
+    with pytest.raises(SystemExit) as usage:  # a usage error: argparse's exit 2
+        main(["sweep", str(tiny_file), "--seeds", "1", "--backend", "ray",
+              "--out", str(tmp_path)])
+    assert usage.value.code == 2
     assert "pip install 'sorsim[ray]'" in capsys.readouterr().err
     assert not (tmp_path / "sweep.json").exists()
 
@@ -91,6 +93,8 @@ def test_cli_sweep_bad_file_exits_2_and_address_needs_ray(
     bad.write_text("duration_s = 0\n")
     assert main(["sweep", str(bad), "--seeds", "2", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(f"{bad}: duration_s:")
-    assert main(["sweep", str(tiny_file), "--seeds", "1", "--address", "10.0.0.1:6379",
-                 "--out", str(tmp_path)]) == 1
+    with pytest.raises(SystemExit) as usage:
+        main(["sweep", str(tiny_file), "--seeds", "1", "--address", "10.0.0.1:6379",
+              "--out", str(tmp_path)])
+    assert usage.value.code == 2
     assert "use it with --backend ray" in capsys.readouterr().err
