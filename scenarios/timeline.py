@@ -14,9 +14,10 @@ each kind of target and check each value. A plug-in agent class opts in by namin
 settable attributes in a class attribute `TIMELINE_PARAMETERS` (a tuple of names; values are
 set with `setattr` as given).
 
-Validation happens once, at load (`check_timeline`): an unknown target, an unknown parameter
-or a bad value raises `TimelineProblem` naming the key path (`timeline[2].set.fee`), never
-at run time. A few checks follow the timeline in time order: a noise group's market and
+Validation happens once, at load (`check_timeline`): an unknown target, an unknown parameter,
+a bad value, or a second entry setting the same parameter of the same target at the same
+instant raises `TimelineProblem` naming the key path (`timeline[2].set.fee`), never at run
+time. A few checks follow the timeline in time order: a noise group's market and
 cancel fractions must still sum to at most 1 after each shift.
 
 Ordering invariant. `schedule_timeline` puts one delivery per entry on the simulation's
@@ -58,6 +59,7 @@ from market.event_log import EventLog
 from market.fundamental import FundamentalValue
 from market.link import Link
 from scenarios.market import VolatilityRegime
+from scenarios.schema import MAX_SECONDS
 from venues.dark_pool import DarkPool
 from venues.lit_exchange import LitExchange
 from venues.single_dealer_platform import SingleDealerPlatform
@@ -113,7 +115,7 @@ def _number(low: float = 0.0, *, positive: bool = False, high: float | None = No
         if not ok:
             bound = f"> {low:g}" if positive else f">= {low:g}"
             if high is not None:
-                bound = f"in [{low:g}, {high:g}]"
+                bound = f"in {'(' if positive else '['}{low:g}, {high:g}]"
             raise ValueError(f"must be a finite number {bound}, {_got(value)}")
         return float(value)
     return check
@@ -167,7 +169,7 @@ GROUP_PARAMETERS: dict[str, dict[str, Check]] = {
         "quoting": _bool, "quote_lots": _int(1), "gamma": _number(positive=True),
         "k": _number(positive=True), "sigma_min": _number(positive=True),
         "max_inventory_lots": _int(1), "flow_skew": _number(0.0),
-        "refresh_s": _number(positive=True),
+        "refresh_s": _number(positive=True, high=MAX_SECONDS),
     },
     "dealer-client": {},
     "dark-provider": {"active": _bool},
@@ -258,9 +260,25 @@ def check_timeline(
             except ValueError as error:
                 raise TimelineProblem(where, str(error)) from None
         entries.append(TimelineEntry(at_ns, kind, name, tuple(checked), path))
+    _check_no_conflict(entries)
     ordered = sorted(entries, key=lambda e: e.at_ns)  # stable: file order at one instant
     _check_sequence(ordered, groups, group_settings)
     return tuple(ordered)
+
+
+def _check_no_conflict(entries: Sequence[TimelineEntry]) -> None:
+    """Two entries that set one parameter of one target at one instant: only file order
+    would decide which holds, which is almost surely a slip in the file, so it is refused."""
+    first: dict[tuple[int, str, str], str] = {}
+    for entry in entries:
+        for parameter, _ in entry.changes:
+            key = (entry.at_ns, entry.target, parameter)
+            if key in first:
+                raise TimelineProblem(
+                    f"{entry.path}.set.{parameter}",
+                    f"{first[key]} already sets {parameter} of {entry.target} at "
+                    f"{entry.at_ns / NS_PER_S:g} s: set it once")
+            first[key] = entry.path
 
 
 def _resolve(path: str, target: Any, venues: Mapping[str, str], groups: Mapping[str, str],

@@ -388,6 +388,16 @@ MISTAKES = [
                                       'target = "agents:noise"\nset = { market_fraction = 0.7 }'),
      "scenarios/x.toml: timeline[0].set: market_fraction + cancel_fraction would be 1.15 from "
      "then on, must be <= 1"),
+    ("timeline_same_parameter_twice_at_once",
+     ("set = { taker_fee = 50 }",
+      'set = { taker_fee = 50 }\n\n[[timeline]]\nat_s = 30\ntarget = "venue:LIT1"\n'
+      "set = { maker_fee = -10, taker_fee = 5 }"),
+     "scenarios/x.toml: timeline[1].set.taker_fee: timeline[0] already sets taker_fee of "
+     "venue:LIT1 at 30 s: set it once"),
+    ("timeline_refresh_overflows", ('target = "venue:LIT1"\nset = { taker_fee = 50 }',
+                                    'target = "agents:market_makers"\nset = { refresh_s = 1e300 }'),
+     "scenarios/x.toml: timeline[0].set.refresh_s: must be a finite number in (0, 1e+09], "
+     "got 1e+300"),
 ]
 
 
