@@ -249,11 +249,13 @@ def replay_file(path: str, *, console: Console) -> int:
         print(f"{path}: matched the first {crash.lines:,} lines of the log, then the replay "
               f"crashed {crash.at()}: {crash.error}", file=sys.stderr)
         return EXIT_CRASHED
-    print(f"{path}:{difference.line}: the replay differs from the log from this line on "
-          f"(the replay's sha256 {outcome.replayed_digest or '-'}, the log's trailer "
+    column = _first_difference(difference.recorded, difference.replayed)
+    at = f", first at column {column + 1}" if column is not None else ""
+    print(f"{path}:{difference.line}: the replay differs from the log from this line on"
+          f"{at} (the replay's sha256 {outcome.replayed_digest or '-'}, the log's trailer "
           f"{outcome.recorded_digest or '-'})\n"
-          f"  log:    {_shown(difference.recorded, 'the log ends before this line')}\n"
-          f"  replay: {_shown(difference.replayed, 'the replay ends before this line')}",
+          f"  log:    {_shown(difference.recorded, 'the log ends before this line', column)}\n"
+          f"  replay: {_shown(difference.replayed, 'the replay ends before this line', column)}",
           file=sys.stderr)
     if crash is not None:
         print(f"  then the replay crashed {crash.at()}: {crash.error}", file=sys.stderr)
@@ -261,8 +263,23 @@ def replay_file(path: str, *, console: Console) -> int:
     return EXIT_DIFFERS
 
 
-def _shown(line: bytes | None, absent: str) -> str:
+def _first_difference(recorded: bytes | None, replayed: bytes | None) -> int | None:
+    """The first byte at which two lines differ (one may be a prefix of the other); None
+    when either is missing."""
+    if recorded is None or replayed is None:
+        return None
+    for i, (a, b) in enumerate(zip(recorded, replayed)):
+        if a != b:
+            return i
+    return min(len(recorded), len(replayed))
+
+
+def _shown(line: bytes | None, absent: str, column: int | None = None) -> str:
+    """At most `_SHOWN` bytes of `line`, a window that holds `column` (where the two lines
+    part) when the line is longer: a difference past the cut would otherwise show two
+    identical lines."""
     if line is None:
         return f"({absent})"
-    text = line.decode("utf-8", errors="replace")
-    return text if len(text) <= _SHOWN else text[:_SHOWN] + " ..."
+    start = 0 if column is None or column < _SHOWN - 40 else column - 40
+    text = line[start:start + _SHOWN].decode("utf-8", errors="replace")
+    return ("... " if start else "") + text + (" ..." if start + _SHOWN < len(line) else "")

@@ -100,6 +100,26 @@ def test_replay_of_a_tampered_log_names_the_first_differing_line(
     assert '"quantity":9' in err.splitlines()[1] and '"quantity":9' not in err.splitlines()[2]
 
 
+def test_replay_difference_past_the_shown_width_is_in_the_window_shown(
+    recorded: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A line longer than what is shown, changed near its end: the lines shown hold the
+    change (a cut at the start would show two identical lines)."""
+    def change_a_long_line_near_its_end(lines: list[bytes]) -> list[bytes]:
+        i = next(i for i, line in enumerate(lines) if len(line) > 300 and i > 0)
+        lines[i] = lines[i][:-2] + b" " + lines[i][-2:]  # a space before the closing "}}"
+        return lines
+
+    tampered = _rewrite(recorded, change_a_long_line_near_its_end)
+    assert main(["replay", str(tampered)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    column = int(err[0].split("first at column ")[1].split(" ")[0])
+    assert column > 300
+    log, replay = err[1].removeprefix("  log:    "), err[2].removeprefix("  replay: ")
+    assert log.startswith("... ") and replay.startswith("... ")
+    assert log.endswith(" }}") and not replay.endswith(" }}") and replay.endswith("}}")
+
+
 def test_replay_of_an_edited_log_without_its_trailer_redone_says_so(recorded: Path) -> None:
     tampered = _rewrite(recorded, lambda lines: [*lines[:30], lines[31], lines[30], *lines[32:]],
                         fix_trailer=False)
