@@ -243,6 +243,21 @@ def _out_dir(text: str) -> str:
     return text
 
 
+def _log_file(text: str) -> str:
+    """A file to write: not a directory, in an existing folder that is writable (checked
+    before the run, as `_out_dir` is)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory, expected a file name")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{str(folder)!r} is not an existing directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in {str(folder)!r} (permission "
+                                         "denied)")
+    return text
+
+
 # --- replay -----------------------------------------------------------------------------------
 
 
@@ -281,7 +296,8 @@ def _add_demo(commands: Commands) -> None:
     demo.add_argument("--seconds", type=_integer(1, int(MAX_SECONDS)), default=3600,
                       help="simulated seconds (default 3600)")
     demo.add_argument("--traders", type=_integer(0), default=10)
-    demo.add_argument("--log", default=None, help="write the event log (JSON lines) here")
+    demo.add_argument("--log", type=_log_file, default=None,
+                      help="write the event log (JSON lines) here")
     demo.set_defaults(handler=_demo)
 
 

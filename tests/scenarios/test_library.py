@@ -482,3 +482,16 @@ def test_cli_out_that_cannot_be_a_directory_is_a_usage_error(
     argv = [command[0], str(tiny_file), *command[1:], "--out", str(out)]
     assert _usage_error(argv, capsys) == f"sorsim {command[0]}: error: argument --out: {problem}"
     assert a_file.read_text() == "keep\n"
+
+
+@pytest.mark.parametrize("where", ["a_dir", "missing/events.jsonl"])
+def test_cli_demo_log_that_cannot_be_a_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str,
+) -> None:
+    (tmp_path / "a_dir").mkdir()
+    log = tmp_path / where
+    problem = (f"'{log}' is a directory, expected a file name" if where == "a_dir"
+               else f"'{tmp_path / 'missing'}' is not an existing directory")
+    argv = ["demo", "--seconds", "1", "--log", str(log)]
+    assert _usage_error(argv, capsys) == f"sorsim demo: error: argument --log: {problem}"
+    assert not (tmp_path / "missing").exists()
