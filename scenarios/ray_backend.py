@@ -15,8 +15,9 @@ this backend is asked for; without it, a `FanOutError` says how to install it.
   otherwise.
 
 Each task is `run_job_reporting(job)` with one CPU and no retry (a run that fails fails the
-same way again); results come back in the jobs' order. A failed run raises `FanOutError`
-naming it, with the worker's traceback.
+same way again); results come back in the jobs' order. A run that raised comes back as
+its `RunFailed` (`run_job_reporting` returns it, as on the process backend); only a task
+Ray itself lost (a worker killed) raises `FanOutError` naming the run.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from scenarios.fan_out import FanOutError, RunJob, run_job_reporting
+from scenarios.fan_out import FanOutError, RunFailed, RunJob, run_job_reporting
 
 __all__ = ["OBJECT_STORE_BYTES", "run_on_ray"]
 
@@ -35,7 +36,7 @@ OBJECT_STORE_BYTES = 128 * 1024 * 1024  # a local instance's object store
 
 
 def run_on_ray(jobs: Sequence[RunJob], *, workers: int, address: str | None,
-               on_done: Callable[[], object]) -> list[dict[str, Any]]:
+               on_done: Callable[[], object]) -> list[dict[str, Any] | RunFailed]:
     """Run the jobs as Ray tasks; results in the jobs' order (see the module doc)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address is None and "ray" not in sys.modules:
@@ -61,7 +62,7 @@ def run_on_ray(jobs: Sequence[RunJob], *, workers: int, address: str | None,
         task = ray.remote(num_cpus=1, max_retries=0)(run_job_reporting)
         references = [task.remote(job) for job in jobs]
         index = {reference: i for i, reference in enumerate(references)}
-        results: list[dict[str, Any] | None] = [None] * len(jobs)
+        results: list[dict[str, Any] | RunFailed | None] = [None] * len(jobs)
         pending = list(references)
         try:
             while pending:
@@ -80,9 +81,9 @@ def run_on_ray(jobs: Sequence[RunJob], *, workers: int, address: str | None,
     return [r for r in results if r is not None]
 
 
-def _result(ray: Any, reference: Any, job: RunJob) -> dict[str, Any]:
+def _result(ray: Any, reference: Any, job: RunJob) -> dict[str, Any] | RunFailed:
     try:
-        result: dict[str, Any] = ray.get(reference)
+        result: dict[str, Any] | RunFailed = ray.get(reference)
     except ray.exceptions.RayTaskError as error:
         cause = getattr(error, "cause", None)
         if isinstance(cause, FanOutError):

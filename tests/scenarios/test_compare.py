@@ -1,5 +1,6 @@
 """scenarios.compare and `sorsim compare`: the same scenario per router over the same seeds,
-means with t-intervals, the best router and paired differences, compare.json."""
+means with t-intervals, the best router and paired differences, compare.json; a run that
+crashes loses no other run's figures and pairs no seed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from scenarios.cli import main
 from scenarios.compare import compare, parse_routers
 from scenarios.loader import parse_scenario, run_scenario
 from scenarios.statistics import mean_interval
+from seed_crashing_allocator import KEY, crash_on
 
 IS = "implementation_shortfall_bps"
 
@@ -35,9 +37,9 @@ def test_compare_runs_every_router_on_every_seed(comparison: dict[str, Any],
     # lit-only routes to the lit venues alone; UCB1 explores the dark pool and the dealer.
     assert set(runs[2]["parent_orders"]["SOR"]["venues"]) <= {"LIT1", "LIT2", "LIT3"}
     assert {"DARK1", "SDP1"} <= set(runs[0]["parent_orders"]["SOR"]["venues"])
-    assert comparison["routers"] == {"ucb1": {"params": "file"},
-                                     "lit-only": {"params": "defaults"}}
-    assert comparison["seeds"] == [5, 6]
+    assert comparison["routers"] == {"ucb1": {"params": "file", "finished": 2},
+                                     "lit-only": {"params": "defaults", "finished": 2}}
+    assert comparison["seeds"] == [5, 6] and comparison["failed"] == []
 
 
 def test_compare_means_intervals_best_and_paired_differences(comparison: dict[str, Any]) -> None:
@@ -67,7 +69,8 @@ def test_cli_compare_writes_compare_json_and_states_the_seeds(
     assert main(["compare", str(tiny_file), "--routers", "ucb1,lit-only", "--seeds", "2",
                  "--seed", "5", "--jobs", "1", "--out", str(out)]) == 0
     report = json.loads((out / "compare.json").read_text())
-    assert report["seeds"] == [5, 6] and report["seed_rule"] == "seeds 5..6 (--seed 5 and the next 1)"
+    assert report["seeds"] == [5, 6]
+    assert report["seed_rule"] == "seeds 5..6 (--seed 5 and the next 1)"
     printed = capsys.readouterr().out
     assert "seeds 5..6 (--seed 5 and the next 1)" in printed
     assert f"{report['best']['SOR']} *" in printed
@@ -97,6 +100,64 @@ def test_cli_compare_bad_router_exits_2_before_any_run(
     error = capsys.readouterr().err
     assert error.startswith(f"{tiny_file}: parent_orders[0].allocator.type: unknown allocator "
                             "'nope'")
+    assert not (tmp_path / "compare.json").exists()
+
+
+def test_cli_compare_with_a_crashing_run_keeps_the_others_pairs_only_both_and_exits_3(
+    tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The file's router (KEY) crashes on seed 6; ucb1 finishes every seed.
+    file = tmp_path / "flaky.toml"
+    file.write_text(crash_on(tiny_text, 6))
+    out = tmp_path / "out"
+    assert main(["compare", str(file), "--routers", f"{KEY},ucb1", "--seeds", "3", "--jobs", "2",
+                 "--out", str(out), "--quiet"]) == 3
+    report = json.loads((out / "compare.json").read_text())
+    assert [(r["router"], r["seed"]) for r in report["runs"]] == [
+        (KEY, 5), (KEY, 7), ("ucb1", 5), ("ucb1", 6), ("ucb1", 7)]
+    [failure] = report["failed"]
+    assert (failure["router"], failure["seed"]) == (KEY, 6)
+    assert failure["error"].startswith("HandlerFailed: agent 'SOR' raised RuntimeError: crash on "
+                                       "seed 6")
+    assert "at 1.000000 s (t_ns=1000000000)" in failure["error"]
+    assert report["routers"] == {KEY: {"params": "file", "finished": 2},
+                                 "ucb1": {"params": "defaults", "finished": 3}}
+    shortfall = {(r["router"], r["seed"]): r["parent_orders"]["SOR"][IS] for r in report["runs"]}
+    table = report["parent_orders"]["SOR"]
+    assert table[KEY][IS] == mean_interval([shortfall[KEY, 5], shortfall[KEY, 7]]).as_dict()
+    assert table["ucb1"][IS]["n"] == 3
+    best = report["best"]["SOR"]
+    other = "ucb1" if best == KEY else KEY
+    paired = table[other]["shortfall_minus_best_bps"]
+    assert paired == mean_interval(shortfall[other, s] - shortfall[best, s]
+                                   for s in (5, 7)).as_dict()  # not seed 6: one side failed
+    assert paired["n"] == 2
+    printed = capsys.readouterr()
+    assert printed.err == (f"sorsim compare: 1 of 6 runs failed ({KEY} seed 6); the figures are "
+                           f"over the runs that finished; errors and tracebacks in "
+                           f"{out / 'compare.json'}\n")
+    lines = printed.out.splitlines()
+    assert "backend process; 5 finished, 1 failed" in lines[1]
+    assert "2/3" in next(line for line in lines if line.startswith(f" {KEY}")).split()
+    assert "3/3" in next(line for line in lines if line.startswith(" ucb1")).split()
+    assert f"failed        {KEY} seed 6: {failure['error']}" in lines
+
+
+def test_cli_compare_without_parent_orders_exits_2_before_any_run(
+    tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bare = tmp_path / "bare.toml"
+    bare.write_text(tiny_text.split("[[parent_orders]]")[0])
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr("scenarios.compare.fan_out_all", no_run)
+    assert main(["compare", str(bare), "--routers", "ucb1,lit-only", "--seeds", "2",
+                 "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == \
+        f"{bare}: parent_orders: compare needs at least one parent order\n"
     assert not (tmp_path / "compare.json").exists()
 
 

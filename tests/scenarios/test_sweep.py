@@ -1,6 +1,6 @@
 """scenarios.sweep, `sorsim sweep` and the Ray backend: one scenario over seeds gives the same
 per-seed results (digest and figures) on a local Ray instance, in a process pool and in a
-plain run in this process."""
+plain run in this process; a seed whose run crashes loses no other seed's."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from scenarios.loader import parse_scenario, run_scenario
 from scenarios.statistics import mean_interval
 from scenarios.summary import run_figures
 from scenarios.sweep import sweep
+from seed_crashing_allocator import crash_on
+
+IS = "implementation_shortfall_bps"
 
 
 def test_sweep_on_ray_equals_the_process_pool_and_plain_runs(
@@ -51,6 +54,7 @@ def test_sweep_means_are_over_the_seeds(tiny_text: str) -> None:
     assert report["parent_orders"]["SOR"]["implementation_shortfall_bps"] == \
         mean_interval(shortfall).as_dict()
     assert report["seed_rule"] == "rule" and report["scenario"] == "tiny"
+    assert report["finished"] == 3 and report["failed"] == []
 
 
 def test_cli_sweep_writes_sweep_json_with_each_seeds_run_digest(
@@ -98,3 +102,57 @@ def test_cli_sweep_bad_file_exits_2_and_address_needs_ray(
               "--out", str(tmp_path)])
     assert usage.value.code == 2
     assert "use it with --backend ray" in capsys.readouterr().err
+
+
+def test_cli_sweep_with_a_crashing_seed_keeps_the_others_records_it_and_exits_3(
+    tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    file = tmp_path / "flaky.toml"
+    file.write_text(crash_on(tiny_text, 6))
+    reports = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        assert main(["sweep", str(file), "--seeds", "3", "--jobs", jobs, "--out", str(out),
+                     "--quiet"]) == 3
+        reports.append(json.loads((out / "sweep.json").read_text()))
+        printed = capsys.readouterr()
+        assert printed.err == (f"sorsim sweep: 1 of 3 runs failed (seed 6); the figures are "
+                               f"over the 2 that finished; errors and tracebacks in "
+                               f"{out / 'sweep.json'}\n")
+    report = reports[0]
+    assert reports[1] == report  # the same report whatever the number of workers
+    assert report["seeds"] == [5, 6, 7] and report["finished"] == 2
+    assert [run["seed"] for run in report["runs"]] == [5, 7]
+    [failure] = report["failed"]
+    assert failure["seed"] == 6
+    assert failure["error"].startswith("HandlerFailed: agent 'SOR' raised RuntimeError: crash on "
+                                       "seed 6 in SeedCrashingLitOnly.choose")
+    assert failure["error"].endswith("at 1.000000 s (t_ns=1000000000)")
+    assert "RuntimeError: crash on seed 6" in failure["traceback"]
+    means = report["parent_orders"]["SOR"]
+    assert means[IS] == mean_interval(run["parent_orders"]["SOR"][IS]
+                                      for run in report["runs"]).as_dict()
+    assert means["fill_rate"]["n"] == 2
+    lines = printed.out.splitlines()
+    assert "backend process; 2 finished, 1 failed" in lines[1]
+    assert "mean over the 2 finished seeds" in printed.out
+    assert next(line for line in lines if line.startswith(" 6 ")).split()[:3] == \
+        ["6", "failed", "-"]
+    assert f"failed        seed 6: {failure['error']}" in lines
+
+
+def test_cli_sweep_without_parent_orders_exits_2_before_any_run(
+    tiny_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bare = tmp_path / "bare.toml"
+    bare.write_text(tiny_text.split("[[parent_orders]]")[0])
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr("scenarios.sweep.fan_out_all", no_run)
+    assert main(["sweep", str(bare), "--seeds", "2", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == \
+        f"{bare}: parent_orders: sweep needs at least one parent order\n"
+    assert not (tmp_path / "sweep.json").exists()
