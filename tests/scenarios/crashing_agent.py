@@ -11,6 +11,16 @@ from agents.agent import Agent
 
 CRASH_FLAG = "SORSIM_TEST_CRASH"
 
+# The agent group to append to a scenario's text: one crasher, raising at 7.5 s.
+CRASHER = """
+[[agents]]
+name = "crasher"
+type = "crashing_agent:CrashingAgent"
+count = 1
+params = { crash_at_s = 7.5 }
+"""
+CRASH_NS = 7_500_000_000
+
 
 class CrashingAgent(Agent):
     def __init__(self, name: str, *, crash_at_s: float) -> None:

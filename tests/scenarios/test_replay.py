@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crashing_agent import CRASH_FLAG
+from crashing_agent import CRASH_FLAG, CRASH_NS, CRASHER
 from market.errors import HandlerFailed
 from market.event_log import package_version
 from scenarios.cli import main
@@ -217,14 +217,6 @@ def test_replay_of_a_header_with_a_bad_field_exits_2_naming_it(
 # --- a replay that crashes --------------------------------------------------------------------
 
 
-CRASHER = """
-[[agents]]
-name = "crasher"
-type = "crashing_agent:CrashingAgent"
-count = 1
-params = { crash_at_s = 7.5 }
-"""
-CRASH_NS = 7_500_000_000
 
 
 @pytest.fixture

@@ -11,15 +11,8 @@ from rich.console import Console
 
 from scenarios.cli import main
 from scenarios.run import EXIT_CRASHED, run_file
-from crashing_agent import CRASH_FLAG
+from crashing_agent import CRASH_FLAG, CRASHER
 
-CRASHER = """
-[[agents]]
-name = "crasher"
-type = "crashing_agent:CrashingAgent"
-count = 1
-params = { crash_at_s = 7.5 }
-"""
 
 
 @pytest.fixture
