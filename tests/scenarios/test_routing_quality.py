@@ -221,13 +221,14 @@ def test_fee_change_adaptive_moves_off_lit2_within_25_slices_within_03_bp_of_bes
     from 30 to 5: LIT2 turns from the cheapest lit venue to take from into the dearest, by
     0.35 bp a share or more at equal prices. On at least 90% of the seeds the cost-based
     allocator halves LIT2's share within 25 slices (tuning, 1000-1099: within 22 on 97 of
-    100; on the other three it never halves it: LIT2 alone shows the best price often enough
-    that taking there, fee and all, is cheaper; these seeds: within 17 on all 40).
+    100, and never on the other three: by its rules it still takes at LIT2 when LIT2 alone
+    shows the best price or the size shown at LIT1 and LIT3 is used up; these seeds: within
+    17 on all 40).
 
     It does not beat the best static on these seeds: +0.02 bp, 95% CI [-0.06, +0.11],
     against pro-rata-at-NBBO, where the tuning seeds gave -0.10 [-0.14, -0.05] (cheaper on 65
     of 100), and seeds 2000-2099, run after this failure to see whether 1000-1099 were lucky,
-    -0.05 [-0.10, -0.01] (59 of 100). The edge is real but a few hundredths of a bp, and 40
+    -0.05 [-0.10, -0.01] (59 of 100). Over all 240 seeds it is -0.06 bp: small, and 40
     seeds measure a mean to about 0.04: the fees it can save are capped by the cheap venues'
     displayed size (a price one cent worse is 1 bp, against 0.35 bp of fee). Asserted instead
     the bound this test held before (at most 0.3 bp more on average), not loosened: a
@@ -243,25 +244,29 @@ def test_fee_change_adaptive_moves_off_lit2_within_25_slices_within_03_bp_of_bes
 
 
 def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static() -> None:
-    """SDP1 streams at or inside the lit touch, with no fee, so before 45 s it is a cheap
-    venue. From 45 s it holds accepts for 250 ms and rejects on any adverse move: its fill
-    rate falls for the even static split on at least 90% of the seeds (tuning, 1000-1099:
-    0.97 before, 0.76 after, lower on 98 of 100; these seeds: 0.98 and 0.77, lower on all
-    40), and the cost-based allocator costs less than the best static on average (tuning:
-    -0.30 bp, 95% CI [-0.40, -0.21]; these seeds: -0.31 [-0.48, -0.13], cheaper on 36 of 40).
+    """SDP1 streams at or inside the lit touch, with no fee. From 45 s it holds accepts for 250 ms
+    and rejects on any adverse move: its fill rate falls for the even static split on at
+    least 90% of the seeds (tuning, 1000-1099: 0.97 before, 0.76 after, lower on 98 of 100;
+    these seeds: 0.98 and 0.77, lower on all 40), and the cost-based allocator costs less
+    than the best static on average (tuning: -0.30 bp, 95% CI [-0.40, -0.21]; these seeds:
+    -0.31 [-0.48, -0.13], cheaper on 36 of 40).
 
-    Not asserted: that it moves off SDP1. It does not, on average: SDP1's share of its
-    flow was 0.24 before the shift and 0.24 after (tuning), and it halved it within 45 slices
-    on only 60 of the 76 seeds where SDP1 had 5% or more (these seeds: 0.28 and 0.23, 28 of
-    34). With a 250 ms hold SDP1 still fills
-    three RFQs in four, inside the lit spread, so it stays among the cheapest venues per
-    share sent on many seeds, and keeping it is what beats the statics. Earlier attempts to
-    make it move off (tried on tuning seeds, then removed): charging each venue's misses the
-    mid's move by the time the child ended found lit IOC misses as adverse as last-look
-    rejects and cost more on four of the five cost-based files; longer holds and wider tiers
-    in the file left SDP1 the cheapest venue per share sent on most seeds even at a 30% fill
-    rate (its price against the mid is driven by its inventory skew, and its quotes round onto
-    the one-cent grid)."""
+    Not asserted: that it moves off SDP1. It does not, on average: SDP1's share of its flow was
+    0.24 before the shift and 0.24 after (tuning), and it halved it within 45 slices on only
+    60 of the 76 seeds where SDP1 had 5% or more (these seeds: 0.28 and 0.23, 28 of 34),
+    although SDP1 did get dearer: per share sent (a filled share at its price against the
+    decision mid plus fees, a missed one at the mid's move until the next slice) it cost the
+    even static split 0.79 bp before the shift and 1.02 after, while the other venues cost
+    0.43 and 0.45 (tuning means). The allocator learns a venue's cost from its fills,
+    measured against the touch, where a dealer's fill inside the spread looks cheap, and
+    charges a reject only as a missed fill; its edge over the statics comes from the rest of
+    its split, not yet taken apart. Earlier attempts to make it move off (tried on tuning
+    seeds, then removed): charging each venue's misses the mid's move by the time the child
+    ended found lit IOC misses as adverse as last-look rejects and cost more on four of the
+    five cost-based files; longer holds and wider tiers in the file (tried before order
+    protection, `router.tactics`) left SDP1 the cheapest venue per share sent on most seeds
+    even at a 30% fill rate (its price against the mid is driven by its inventory skew, and
+    its quotes round onto the one-cent grid)."""
     study = _study("sdp_last_look_tightening")
     lower = []
     for seed in study.seeds:
@@ -285,10 +290,12 @@ def test_volatility_spike_adaptive_leaves_widened_sdp1_within_03_bp_of_best_stat
     of the 100 tuning seeds, 4 of these 40).
 
     It does not beat the best static here: tuning +0.04 bp, 95% CI [-0.13, +0.21], cheaper on
-    46 of 100 (against pro-rata-at-NBBO). What it gains before the shift at DARK1 and SDP1,
-    the cheapest venues per share sent then, it gives back after: a DARK1 child that misses
-    in a fast market is followed by a move against us (measured on seeds 1000-1011, 3.8 bp on
-    average), and the allocator learns DARK1's cost from its fills, which look cheap.
+    46 of 100 (against pro-rata-at-NBBO). Two earlier readings on seeds 1000-1011: after the
+    shift a DARK1 child that missed was followed by a move against us (3.8 bp on average)
+    that the allocator, learning DARK1's cost from its fills, does not see; and most of the
+    gap was in the mid's drift between arrival and the slices' decisions, not in the prices
+    got at the venues. Neither a higher `delay_cost_bps` (1 or 3), a faster `discount`
+    (0.8) nor a 1 s markout helped on seeds 1000-1099 (+0.07 to +0.15 bp).
     Asserted instead that it costs at most 0.3 bp more on average (about two standard errors
     above the tuning mean for 40 seeds; it was 0.5 bp on four seeds). On these seeds it
     happens to be cheaper, -0.09 bp [-0.35, +0.17] against pro-rata, on 23 of 40: within the
