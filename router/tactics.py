@@ -9,8 +9,10 @@
 - Dark: a midpoint-pegged DAY order with a minimum quantity of one lot and the parent's
   limit, canceled at the next slice when still working.
 - Dealer: an RFQ for the slice's shares; the answer is accepted at once when its price is
-  within the parent's limit and the policy's collar; a last-look reject is simply an
-  unfilled child (reward 0 for that venue this slice).
+  within the parent's limit and the policy's collar and no worse than the NBBO's far touch
+  as the router last saw it (the ask for a buy): a dealer fill beyond the lit touch would
+  trade through it, and taking at the lit venue is cheaper. A quote declined so, and a
+  last-look reject, are simply an unfilled child (reward 0 for that venue this slice).
 
 Every child goes through the router's policy check just before it is sent.
 """
@@ -157,16 +159,20 @@ def _request_dealer(router: SmartOrderRouter, record: SliceRecord, venue: VenueP
 
 def accept_dealer_quote(router: SmartOrderRouter, record: SliceRecord, venue: VenueProfile,
                         shares: int, quote: Quote) -> None:
-    """Take the dealer's price for `shares` when the limit and the policy allow it."""
+    """Take the dealer's price for `shares` when the limit, the policy and the NBBO allow it."""
     side = router.parent.side
+    buying = side is Side.BUY
+    far = router.nbbo()[1 if buying else 0]
     for quantity, bid, ask in quote.tiers:
-        price = ask if side is Side.BUY else bid
+        price = ask if buying else bid
         if price is None:
             continue
         size = min(shares, quantity)
         size -= size % venue.lot_size
         if size <= 0 or not router.parent.allows_price(price):
             return
+        if far is not None and (price > far if buying else price < far):
+            return  # beyond the lit touch: no trade-through
         if not router.policy_check(venue.name, size, price):
             return
         order_id = router.accept_quote(venue.name, quote.quote_id, side, size, price)

@@ -209,11 +209,12 @@ def test_dark_pool_turns_toxic_adaptive_moves_off_when_toxic_and_beats_best_stat
 # [-0.26, +0.49]: intervals a few tenths wide, because two routers on one seed differ by
 # 0.2-0.8 bp. On seeds 1000-1099 (`python bench/library_routing.py NAME --seeds 100`, the
 # same runs as these tests' `Study` on those seeds) they are: fee change -0.10 [-0.14, -0.05]
-# (cheaper on 65 of 100), latency spike -0.10 [-0.15, -0.04] (68), SDP last look -0.30
-# [-0.40, -0.21] (82), market makers withdraw -0.36 [-0.48, -0.24] (80), volatility spike
-# +0.04 [-0.13, +0.21] (46). Until this module ran 40 seeds it ran four (1-4), too few to
-# tell a tenth of a bp from noise: the latency spike asserted a bound then, and beats now;
-# the fee change asserted a bound then and still does (its test says why).
+# (cheaper on 65 of 100), latency spike -0.10 [-0.15, -0.04] (68), SDP last look -0.16
+# [-0.26, -0.07] (66), market makers withdraw -0.12 [-0.26, +0.03] (64), volatility spike
+# -0.05 [-0.24, +0.13] (52); the last three since the router declines dealer quotes beyond
+# the NBBO (before: -0.30, -0.36 and +0.04). Until this module ran 40 seeds it ran four
+# (1-4), too few to tell a tenth of a bp from noise: the latency spike asserted a bound then,
+# and beats now; the fee change asserted a bound then and still does (its test says why).
 
 
 def test_fee_change_adaptive_moves_off_lit2_within_25_slices_within_03_bp_of_best_static() -> None:
@@ -244,29 +245,23 @@ def test_fee_change_adaptive_moves_off_lit2_within_25_slices_within_03_bp_of_bes
 
 
 def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static() -> None:
-    """SDP1 streams at or inside the lit touch, with no fee. From 45 s it holds accepts for 250 ms
-    and rejects on any adverse move: its fill rate falls for the even static split on at
-    least 90% of the seeds (tuning, 1000-1099: 0.97 before, 0.76 after, lower on 98 of 100;
-    these seeds: 0.98 and 0.77, lower on all 40), and the cost-based allocator costs less
-    than the best static on average (tuning: -0.30 bp, 95% CI [-0.40, -0.21]; these seeds:
-    -0.31 [-0.48, -0.13], cheaper on 36 of 40).
+    """SDP1 streams at or inside the lit touch, with no fee. From 45 s it holds accepts for
+    250 ms and rejects on any adverse move: its fill rate falls for the even static split on
+    at least 70% of the seeds (tuning, 1000-1099: RFQs filled 0.62 before, 0.40 after, lower
+    on 82 of 100; "filled" counts quotes the router declined as beyond the NBBO, see
+    `router.tactics`), and the cost-based allocator costs less than the best static on
+    average (tuning: -0.16 bp, 95% CI [-0.26, -0.07], cheaper on 66 of 100, against the even
+    fixed weights).
 
-    Not asserted: that it moves off SDP1. It does not, on average: SDP1's share of its flow was
-    0.24 before the shift and 0.24 after (tuning), and it halved it within 45 slices on only
-    60 of the 76 seeds where SDP1 had 5% or more (these seeds: 0.28 and 0.23, 28 of 34),
-    although SDP1 did get dearer: per share sent (a filled share at its price against the
-    decision mid plus fees, a missed one at the mid's move until the next slice) it cost the
-    even static split 0.79 bp before the shift and 1.02 after, while the other venues cost
-    0.43 and 0.45 (tuning means). The allocator learns a venue's cost from its fills,
-    measured against the touch, where a dealer's fill inside the spread looks cheap, and
-    charges a reject only as a missed fill; its edge over the statics comes from the rest of
-    its split, not yet taken apart. Earlier attempts to make it move off (tried on tuning
-    seeds, then removed): charging each venue's misses the mid's move by the time the child
-    ended found lit IOC misses as adverse as last-look rejects and cost more on four of the
-    five cost-based files; longer holds and wider tiers in the file (tried before order
-    protection, `router.tactics`) left SDP1 the cheapest venue per share sent on most seeds
-    even at a 30% fill rate (its price against the mid is driven by its inventory skew, and
-    its quotes round onto the one-cent grid)."""
+    Not asserted: that it moves off SDP1, because SDP1 does not get dearer. Per share sent (a
+    filled share at its price against the decision mid plus fees, a missed one at the mid's
+    move until the next slice) it cost the even split -0.06 bp before the shift and -0.18
+    after, against 0.42 and 0.43 at the other venues (tuning means): the router takes only
+    quotes at or inside the NBBO, so last look costs it fills, not price. The allocator
+    raises SDP1's share a little (0.29 before, 0.33 after). Before the router declined
+    quotes beyond the NBBO, SDP1 did get dearer (the even split: 0.79 -> 1.02 bp a share
+    sent), 52% of that split's SDP1 shares were bought above the NBBO's ask at the fill's
+    time (seeds 1000-1005), and the allocator did not move off either (0.24 -> 0.24)."""
     study = _study("sdp_last_look_tightening")
     lower = []
     for seed in study.seeds:
@@ -277,37 +272,32 @@ def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static
             sent = sum(r.costs["SDP1"].sent for r in part if "SDP1" in r.costs)
             rates.append(sum(r.costs["SDP1"].filled for r in part if "SDP1" in r.costs) / sent)
         lower.append(rates[1] < rates[0])
-    assert share_of_seeds(lower) >= 0.9, lower
+    assert share_of_seeds(lower) >= 0.7, lower
     assert_beats_best_static(study)
 
 
-def test_volatility_spike_adaptive_leaves_widened_sdp1_within_03_bp_of_best_static() -> None:
+def test_volatility_spike_adaptive_completes_within_03_bp_of_best_static() -> None:
     """From 45 s to 75 s the fundamental's volatility quadruples, news jumps arrive every
-    20 s, and SDP1 quotes four times wider (dealers widen in a fast market). On at least 90%
-    of the seeds where SDP1 had 5% or more of its flow before, the cost-based allocator
-    halves SDP1's share within 12 slices of the shift (tuning, 1000-1099: on 62 of 64; these
-    seeds: within 10 on all 25), and it fills 99% of the parent on average (under 99% on 6
-    of the 100 tuning seeds, 4 of these 40).
+    20 s, and SDP1 quotes four times wider (dealers widen in a fast market). The cost-based
+    allocator fills 99% of the parent on average (under 99% on 6 of the 100 tuning seeds,
+    1000-1099) and costs at most 0.3 bp more than the best static on average (about two
+    standard errors above the tuning mean for 40 seeds).
 
-    It does not beat the best static here: tuning +0.04 bp, 95% CI [-0.13, +0.21], cheaper on
-    46 of 100 (against pro-rata-at-NBBO). Two earlier readings on seeds 1000-1011: after the
-    shift a DARK1 child that missed was followed by a move against us (3.8 bp on average)
-    that the allocator, learning DARK1's cost from its fills, does not see; and most of the
-    gap was in the mid's drift between arrival and the slices' decisions, not in the prices
-    got at the venues. Neither a higher `delay_cost_bps` (1 or 3), a faster `discount`
-    (0.8) nor a 1 s markout helped on seeds 1000-1099 (+0.07 to +0.15 bp).
-    Asserted instead that it costs at most 0.3 bp more on average (about two standard errors
-    above the tuning mean for 40 seeds; it was 0.5 bp on four seeds). On these seeds it
-    happens to be cheaper, -0.09 bp [-0.35, +0.17] against pro-rata, on 23 of 40: within the
-    noise the tuning seeds showed, so "beats" is not claimed."""
+    It does not beat the best static here: tuning -0.05 bp, 95% CI [-0.24, +0.13], cheaper on
+    52 of 100, against the even fixed weights. Nor is a move off SDP1 asserted: the router
+    takes only dealer quotes at or inside the NBBO (`router.tactics`), so a dealer that
+    widens fills less but costs no more (per share sent, as in the last-look test: SDP1 0.12
+    bp before the shift and -0.11 after for the even split, the other venues 0.45 and 0.26),
+    and the allocator keeps asking it: it halved SDP1's share within 12 slices on 38 of the
+    83 seeds where SDP1 had 5% or more. Until the router declined quotes beyond the NBBO,
+    taking the widened dealer's price was dear, and it did halve SDP1's share within 12
+    slices on 62 of 64 seeds; the even split then paid 0.51 bp more than it does now.
+
+    Variants of the allocator tried on seeds 1000-1099 before that change, none better: a
+    higher `delay_cost_bps` (1 or 3), a faster `discount` (0.8), a 1 s markout (+0.07 to
+    +0.15 bp against the best static, against +0.04 as it was)."""
     study = _study("volatility_spike")
     assert statistics.fmean(study.run(None, seed).fill_rate for seed in study.seeds) >= 0.99
-    halved = []
-    for seed in study.seeds:
-        moved, base = slices_to_halve_share(study.run(None, seed), ["SDP1"], 45, 75)
-        if base >= 0.05:
-            halved.append(moved is not None and moved <= 12)
-    assert share_of_seeds(halved) >= 0.9, halved
     interval = study.against_best_static()
     assert interval.mean is not None and interval.mean <= 0.3, (study.best_static(), interval)
 
@@ -317,12 +307,12 @@ def test_market_makers_withdraw_adaptive_shifts_from_lit_and_beats_best_static()
     (spreads widen, the touch is left to noise traders), while the dark pool and the dealer
     price off the NBBO mid and keep their own spreads. The cost-based allocator's lit share
     while the makers are away is below its lit share before, on average over the seeds and
-    on at least 70% of them (tuning, 1000-1099: 0.52 before, 0.33 during, lower on 81 of
-    100; these seeds: 0.51 and 0.34, lower on 31 of 40), and it costs less than the best
-    static on average (tuning: -0.36 bp, 95% CI [-0.48, -0.24], against pro-rata; these
-    seeds: -0.29 [-0.60, +0.02], cheaper on 30 of 40, against lit-only). (The file's
-    schedule is a TWAP: with a POV schedule under a participation cap, each run's unfilled
-    remainder moved its shortfall by more than routing does.)"""
+    on at least 70% of them (tuning, 1000-1099: 0.48 before, 0.29 during, lower on 84 of
+    100), and it costs less than the best static on average (tuning: -0.12 bp, 95% CI
+    [-0.26, +0.03], cheaper on 64 of 100, against the even fixed weights; -0.36 before the
+    router declined dealer quotes beyond the NBBO, which the even split used to take). (The
+    file's schedule is a TWAP: with a POV schedule under a participation cap, each run's
+    unfilled remainder moved its shortfall by more than routing does.)"""
     study = _study("market_makers_withdraw")
     before, during = [], []
     for seed in study.seeds:
