@@ -25,7 +25,7 @@ these seeds were run; each test's docstring says where its assertion comes from.
 Where the adaptive router does not beat the best static, the test says so and asserts
 what does hold (a bound on how much it gives up), so that a change making it worse fails.
 
-About five minutes on two cores: each file's runs (its own router and every static, on every
+About seven minutes on two cores: each file's runs (its own router and every static, on every
 seed) are spread over `JOBS` processes and kept for the module (`scenarios.routing_quality`).
 """
 
