@@ -10,7 +10,7 @@ as the tests rank them. Runs are paired by seed; the best static is chosen after
 every other router is compared with it (mean paired difference, 95% t-interval; negative =
 cheaper than the best static).
 
-Seeds: tune on 1000 and up (`--first-seed 1000`, the default); the tests use 1-4.
+Seeds: tune on 1000 and up (`--first-seed 1000`, the default); the tests use 1-40.
 
     python bench/library_routing.py SCENARIO [--seeds N] [--first-seed S] [--jobs J]
         [--routers own,'cost-based:{"discount": 0.8}',...]
