@@ -67,7 +67,7 @@ def run_routing(name: str, allocator: str | None, seed: int) -> RoutingRun:
     tca = result.tca[order]
     if tca.implementation_shortfall_bps is None:
         raise ValueError(f"{name} (seed {seed}): parent order {order} has no arrival mid")
-    lit = {name for name, kind in scenario.venue_kinds().items() if kind == "lit"}
+    lit = {venue for venue, kind in scenario.venue_kinds().items() if kind == "lit"}
     nbbo = Nbbo(e for e in result.events
                 if e["type"] == "L1Snapshot" and e["event"] == "out" and e["at"] in lit)
     slices = [r for r in result.routers[order].slices if not r.cleanup and not r.catch_up]
