@@ -47,6 +47,7 @@ JOBS = min(2, os.cpu_count() or 1)
 WINDOW = 10
 SHARE = 0.10
 LIT = ["LIT1", "LIT2", "LIT3"]
+FEE_CHANGE_SEEDS = tuple(range(1, 241))  # see its test; 41-240 were first run there
 
 
 class Study:
@@ -217,31 +218,44 @@ def test_dark_pool_turns_toxic_adaptive_moves_off_when_toxic_and_beats_best_stat
 # and beats now; the fee change asserted a bound then and still does (its test says why).
 
 
-def test_fee_change_adaptive_moves_off_lit2_within_25_slices_within_03_bp_of_best_static() -> None:
+def test_fee_change_adaptive_moves_off_lit2_within_25_slices() -> None:
     """At 45 s LIT2's taker fee goes from a 10-tick rebate to a 40-tick charge and LIT1's
     from 30 to 5: LIT2 turns from the cheapest lit venue to take from into the dearest, by
     0.35 bp a share or more at equal prices. On at least 90% of the seeds the cost-based
     allocator halves LIT2's share within 25 slices (tuning, 1000-1099: within 22 on 97 of
     100, and never on the other three: by its rules it still takes at LIT2 when LIT2 alone
     shows the best price or the size shown at LIT1 and LIT3 is used up; these seeds: within
-    17 on all 40).
-
-    It does not beat the best static on these seeds: +0.02 bp, 95% CI [-0.06, +0.11],
-    against pro-rata-at-NBBO, where the tuning seeds gave -0.10 [-0.14, -0.05] (cheaper on 65
-    of 100), and seeds 2000-2099, run after this failure to see whether 1000-1099 were lucky,
-    -0.05 [-0.10, -0.01] (59 of 100). Over all 240 seeds it is -0.06 bp: small, and 40
-    seeds measure a mean to about 0.04: the fees it can save are capped by the cheap venues'
-    displayed size (a price one cent worse is 1 bp, against 0.35 bp of fee). Asserted instead
-    the bound this test held before (at most 0.3 bp more on average), not loosened: a
-    restatement made after "beats" failed on these seeds."""
+    17 on all 40)."""
     study = _study("fee_change")
     halved = {}
     for seed in study.seeds:
         moved, base = slices_to_halve_share(study.run(None, seed), ["LIT2"], 45)
         halved[seed] = base >= 0.1 and moved is not None and moved <= 25
     assert share_of_seeds(list(halved.values())) >= 0.9, halved
-    interval = study.against_best_static()
-    assert interval.mean is not None and interval.mean <= 0.3, (study.best_static(), interval)
+
+
+def test_fee_change_adaptive_beats_best_static_over_240_seeds() -> None:
+    """What the fee change lets routing save is a few hundredths of a bp: the fees it can
+    save are capped by the cheap venues' displayed size (a price one cent worse is 1 bp,
+    against 0.35 bp of fee). Forty seeds measure a mean to about 0.04 bp, so this claim
+    is judged on `FEE_CHANGE_SEEDS` (1-240): the best static is chosen on seeds 1-40 among
+    all of them (`Study`), and the cost-based allocator must cost less than it on average
+    over all 240 seeds, paired by seed.
+
+    History. On seeds 1-40 alone "beats" was asserted before they were run and failed:
+    +0.02 bp, 95% CI [-0.06, +0.11], against pro-rata-at-NBBO, where the tuning seeds
+    1000-1099 gave -0.10 [-0.14, -0.05] and seeds 2000-2099, run after that failure,
+    -0.05 [-0.10, -0.01]. This test was then written, and its figure below measured only
+    afterwards, on seeds 41-240 never run before: standard deviation of the paired
+    difference 0.23-0.26 bp on 100 seeds, so 240 seeds measure the mean to about 0.02 bp.
+    Until then the test asserted a bound (at most 0.3 bp more than the best static)."""
+    study = _study("fee_change")
+    best = study.best_static()
+    extra = [seed for seed in FEE_CHANGE_SEEDS if seed not in study.seeds]
+    runs = {**study.runs, **run_routing_many("fee_change", [None, best], extra, JOBS)}
+    interval = mean_interval(runs[None, seed].shortfall_bps - runs[best, seed].shortfall_bps
+                             for seed in FEE_CHANGE_SEEDS)
+    assert interval.mean is not None and interval.mean < 0, (best, interval)
 
 
 def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static() -> None:
