@@ -36,6 +36,7 @@ from typing import Any
 
 from scenarios.baselines import static_baselines
 from scenarios.loader import LIBRARY, run_scenario
+from scenarios.routing_quality import SentCost, sent_costs
 from scenarios.scenario import Scenario, compile_scenario
 from scenarios.schema import validate_data
 from scenarios.statistics import mean_interval
@@ -86,31 +87,7 @@ def run_case(name: str, router: str, seed: int, edits: list[str]) -> dict[str, A
             for venue, q in r.allocation.items():
                 shares.setdefault(venue, [0.0, 0.0])[phase == "after"] += q / sent
     return {"cost": cost, "fill": tca.fill_rate, "shares": shares,
-            "sent": per_share_sent(own, shift_ns, 1.0 if tca.side == "buy" else -1.0)}
-
-
-def per_share_sent(own: list[Any], shift_ns: int, sign: float) -> dict[str, list[list[float]]]:
-    """Per venue, before and after the shift: [cost in bps x shares, shares sent, filled]. A
-    filled share costs its price against the slice's decision mid plus fees; a share sent
-    and not filled costs the mid's move until the next slice's decision (it is sent again
-    then). What a venue costs per share the router sends it, fills and misses together."""
-    out: dict[str, list[list[float]]] = {}
-    mids = [r.decision_mid for r in own]
-    for i, record in enumerate(own):
-        mid = record.decision_mid
-        later = next((m for m in mids[i + 1:] if m is not None), None)
-        if mid is None:
-            continue
-        for venue, cost in record.costs.items():
-            entry = out.setdefault(venue, [[0.0, 0, 0], [0.0, 0, 0]])[record.t_ns >= shift_ns]
-            total = sign * (cost.notional - cost.filled * mid) + cost.fees if cost.filled else 0.0
-            missed = cost.sent - cost.filled
-            if missed and later is not None:
-                total += sign * missed * (later - mid)
-            entry[0] += total / mid * 1e4
-            entry[1] += cost.sent
-            entry[2] += cost.filled
-    return out
+            "sent": (sent_costs(own, tca.side, 0, shift_ns), sent_costs(own, tca.side, shift_ns))}
 
 
 def main() -> None:
@@ -164,10 +141,11 @@ def _per_share_sent(by: dict[tuple[str, int], dict[str, Any]], router: str, seed
     (totals over the seeds, not a mean of per-seed ratios)."""
     parts = []
     for phase in (0, 1):
-        cost = sum(by[router, s]["sent"].get(venue, [[0, 0, 0]] * 2)[phase][0] for s in seeds)
-        sent = sum(by[router, s]["sent"].get(venue, [[0, 0, 0]] * 2)[phase][1] for s in seeds)
-        filled = sum(by[router, s]["sent"].get(venue, [[0, 0, 0]] * 2)[phase][2] for s in seeds)
-        parts.append((f"{cost / sent:+.2f}", f"{filled / sent:.2f}") if sent else ("-", "-"))
+        total = sum((by[router, s]["sent"][phase].get(venue, SentCost()) for s in seeds),
+                    SentCost())
+        cost, rate = total.per_share_bps, total.fill_rate
+        parts.append(("-", "-") if cost is None or rate is None
+                     else (f"{cost:+.2f}", f"{rate:.2f}"))
     return f"{venue}:{parts[0][0]}>{parts[1][0]}({parts[0][1]}>{parts[1][1]})"
 
 

@@ -32,7 +32,8 @@ from scenarios.loader import LIBRARY, run_scenario
 from scenarios.scenario import Scenario, compile_scenario
 from scenarios.schema import validate_data
 
-__all__ = ["RoutingRun", "library_scenario", "run_routing", "run_routing_many"]
+__all__ = ["RoutingRun", "SentCost", "library_scenario", "run_routing", "run_routing_many",
+           "sent_costs"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,55 @@ class RoutingRun:
     slices: list[SliceRecord]  # the allocator's own slices, in time order
     fills: list[Fill]
     fill_mids: list[float | None]  # the lit NBBO mid at each fill's time (None: no mid yet)
+
+
+@dataclass(frozen=True)
+class SentCost:
+    """What one venue's child orders cost over a stretch of slices, fills and misses together.
+
+    A filled share costs its price against its slice's decision mid plus fees; a share sent
+    and not filled costs the mid's move until the next slice's decision (it is sent again
+    then). A venue that fills less but at good prices can be cheap by this measure; one
+    whose fills are picked off is dear."""
+
+    cost_bps_shares: float = 0.0  # bps of the decision mid x shares, + = paid (either side)
+    sent: int = 0
+    filled: int = 0
+
+    def __add__(self, other: SentCost) -> SentCost:
+        return SentCost(self.cost_bps_shares + other.cost_bps_shares, self.sent + other.sent,
+                        self.filled + other.filled)
+
+    @property
+    def per_share_bps(self) -> float | None:
+        return self.cost_bps_shares / self.sent if self.sent else None
+
+    @property
+    def fill_rate(self) -> float | None:
+        return self.filled / self.sent if self.sent else None
+
+
+def sent_costs(slices: Sequence[SliceRecord], side: str, start_ns: int = 0,
+               end_ns: int | None = None) -> dict[str, SentCost]:
+    """Each venue's `SentCost` over the slices decided in [start_ns, end_ns), of a parent
+    on `side` ("buy" or "sell"); `slices` in time order (the next decision mid may lie
+    beyond end_ns)."""
+    sign = 1.0 if side == "buy" else -1.0
+    mids = [record.decision_mid for record in slices]
+    out: dict[str, SentCost] = {}
+    for i, record in enumerate(slices):
+        mid = record.decision_mid
+        if mid is None or record.t_ns < start_ns or (end_ns is not None and record.t_ns >= end_ns):
+            continue
+        later = next((m for m in mids[i + 1:] if m is not None), None)
+        for venue, cost in record.costs.items():
+            total = sign * (cost.notional - cost.filled * mid) + cost.fees if cost.filled else 0.0
+            missed = cost.sent - cost.filled
+            if missed and later is not None:
+                total += sign * missed * (later - mid)
+            out[venue] = out.get(venue, SentCost()) + SentCost(total / mid * 1e4, cost.sent,
+                                                               cost.filled)
+    return out
 
 
 def library_scenario(name: str, allocator: str | None = None) -> Scenario:
