@@ -19,7 +19,9 @@ Seeds: tune on 1000 and up (`--first-seed 1000`, the default); the tests use 1-4
 A router is `own` (the file's allocator), a static name above, or an allocator key with
 optional JSON parameters after a colon. Prints one line per router: mean cost, 95% CI, mean
 fill rate, the paired difference against the best static, and each venue's share of the
-router's own slices before and after the file's first shift.
+router's own slices before and after the file's first shift; then a line with each venue's
+cost per share sent and fill rate before and after it (`scenarios.routing_quality.SentCost`:
+what tells a venue that got dear from one that only fills less).
 """
 
 from __future__ import annotations
