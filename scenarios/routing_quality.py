@@ -12,6 +12,10 @@ of the router's fills; the record holds the parent's shortfall and fill rate, th
 allocator's own slices (no clean-up or catch-up slices: those are the router's rules, not
 the allocator's choices) and the fills. Hundreds of event logs would not fit in memory.
 
+What a venue cost. `sent_costs` reads from a run's slices what each venue cost per share
+the router sent it, fills and misses together (`SentCost`): a venue that only fills less is
+not dearer by it, one whose fills are picked off is.
+
 The static baselines are `scenarios.baselines`; shortfall is `router.tca`'s implementation
 shortfall (Perold: price and fees on the filled shares, plus the opportunity cost of any
 unfilled shares), in bps of the arrival mid.
