@@ -61,7 +61,7 @@ def _edit(data: dict[str, Any], edits: list[str]) -> dict[str, Any]:
     for edit in edits:
         path, _, value = edit.partition("=")
         keys = path.split(".")
-        node = data
+        node: Any = data  # tables and arrays of tables
         for key in keys[:-1]:
             node = node.setdefault(key, {}) if not key.isdigit() else node[int(key)]
         node[keys[-1]] = json.loads(value)

@@ -390,7 +390,9 @@ def test_market_makers_withdraw_adaptive_leaves_lit_within_10_slices_beats_best_
     30 slices while they are away; tuning: on 81 of 100, set before these seeds were run;
     these seeds: on 33 of 40)."""
     study = _study("market_makers_withdraw")
-    before, during, soon = [], [], []
+    before: list[float] = []
+    during: list[float] = []
+    soon: list[bool] = []
     for seed in study.seeds:
         slices = study.run(None, seed).slices
         for part, into in (([r for r in slices if r.t_ns < 40 * S], before),
