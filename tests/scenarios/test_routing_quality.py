@@ -312,20 +312,20 @@ def test_volatility_spike_dark1_gets_dear_adaptive_cuts_its_share_within_15_slic
     split's DARK1 fills were 0.37 bp below the decision mid during the spike for this
     seller, against 0.03 before (tuning seeds), and its misses cost 0.36 a share sent
     against 0.10. Per share sent (`scenarios.routing_quality.SentCost`), DARK1 cost the even
-    static split
-    0.25 bp before the spike and 0.74 during it, dearer on 75 of the tuning seeds 1000-1099
-    (`python bench/library_routing.py volatility_spike --seeds 100`: after 45 s DARK1 is the
-    dearest venue, 0.76 bp, against -0.09 to +0.19 for the others). On the seeds where the
-    even split's DARK1 cost more during the spike than before and where the cost-based
-    allocator used the pool (more than 0.1 of its flow before), it must cut DARK1's share
-    below two thirds of its share before within 15 slices on at least 70% of them (tuning:
-    on 63 of 72; set there before these seeds were run; these seeds: on 23 of 28, where the
-    even split's DARK1 cost 0.26 bp before and 1.76 during). It cuts the share by about a
-    third (0.34 before, 0.25 during, tuning means), not to nothing, and still fills more
-    there than the even split (tuning: 117,300 shares during the spike against 95,300): it
-    learns a fill's cost against the far touch at the decision, with no markout in this
-    file, and against the touch, which widens in the spike, its own pool fills are still a
-    little cheaper (0.04 bp inside it during the spike, 0.46 before)."""
+    static split 0.25 bp before the spike and 0.74 during it, dearer on 75 of the tuning
+    seeds 1000-1099 (`python bench/library_routing.py volatility_spike --seeds 100`: after
+    45 s DARK1 is the dearest venue, 0.76 bp, against -0.09 to +0.19 for the others).
+
+    On the seeds where the even split's DARK1 cost more during the spike than before and
+    where the cost-based allocator used the pool (more than 0.1 of its flow before), it must
+    cut DARK1's share below two thirds of its share before within 15 slices on at least 70%
+    of them (tuning: on 63 of 72; set there before these seeds were run; these seeds: on 23
+    of 28, where the even split's DARK1 cost 0.26 bp before and 1.76 during). It cuts the
+    share by about a third (0.34 before, 0.25 during, tuning means), not to nothing, and
+    still fills more there than the even split (tuning: 117,300 shares during the spike
+    against 95,300): it learns a fill's cost against the far touch at the decision, with no
+    markout in this file, and against the touch, which widens in the spike, its own pool
+    fills are still a little cheaper (0.04 bp inside it during the spike, 0.46 before)."""
     study = _study("volatility_spike")
     cut = []
     for seed in study.seeds:
