@@ -160,8 +160,9 @@ def print_summary(console: Console, result: ScenarioResult,
     console.print(orders)
     console.print()
     for name, f in figures["parent_orders"].items():
-        console.print(f"{name} by venue (bps; markout: the mid h s after a fill against its "
-                      "price, spread paid included; negative = against us)", markup=False)
+        console.print(f"{name} by venue (bps; cost: its fills against the parent's arrival "
+                      "mid, fees in; markout: the mid h s after a fill against its price, "
+                      "spread paid included; negative = against us)", markup=False)
         console.print(venue_table(f["venues"].items(), increment))
         console.print()
     if result.files or reports:
