@@ -277,20 +277,27 @@ def test_sdp_last_look_tightening_sdp1_fills_less_and_adaptive_beats_best_static
     allocator costs less than the best static on average (tuning: -0.16 bp, 95% CI [-0.26,
     -0.07], cheaper on 66 of 100, against the even fixed weights).
 
-    Not asserted: that it moves off SDP1, because SDP1 does not get dearer. Per share sent (a
-    filled share at its price against the decision mid plus fees, a missed one at the mid's
-    move until the next slice: `scenarios.routing_quality.SentCost`) it cost the even split
-    -0.04 bp before the shift and -0.14 after, against 0.23 to 0.64 at the other venues
-    (tuning seeds, `python bench/library_routing.py sdp_last_look_tightening --seeds 100`;
-    before the bench printed it, a scratch script's per-seed means gave -0.06 and -0.18):
-    the router takes only quotes at or inside the NBBO, so last look costs it fills, not
-    price. A longer hold does not change that: with 1 s or 2 s instead of 250 ms SDP1 still
-    cost the even split -0.04 and -0.03 a share sent after the shift, the others 0.45 (a
-    scratch run on the tuning seeds). The allocator
-    raises SDP1's share a little (0.29 before, 0.33 after). Before the router declined
-    quotes beyond the NBBO, SDP1 did get dearer (the even split: 0.79 -> 1.02 bp a share
-    sent), 52% of that split's SDP1 shares were bought above the NBBO's ask at the fill's
-    time (seeds 1000-1005), and the allocator did not move off either (0.24 -> 0.24)."""
+    Not asserted: that it moves off SDP1, because SDP1 does not get dearer. Per share sent
+    (a filled share at its price against the decision mid plus fees, a missed one at the
+    mid's move until the next slice: `scenarios.routing_quality.SentCost`) it cost the even
+    split -0.04 bp before the shift and -0.14 after, against 0.23 to 0.64 at the other
+    venues (tuning seeds,
+    `python bench/library_routing.py sdp_last_look_tightening --seeds 100`; before the bench
+    printed it, a scratch script's per-seed means gave -0.06 and -0.18): the router takes
+    only quotes at or inside the NBBO, so last look costs it fills, not price. A longer hold
+    does not change that: with 1 s or 2 s instead of 250 ms SDP1 still cost the even split
+    -0.04 and -0.03 a share sent after the shift, the others 0.45 (a scratch run on the
+    tuning seeds). The allocator raises SDP1's share a little (0.29 before, 0.33 after). A
+    dealer that pre-hedges during the hold does not change it either (a scratch prototype,
+    not kept: its desk bought the client's size at the lit touch as an accept entered the
+    hold, and sold a rejected one back 1 s later): on the tuning seeds SDP1 then cost the
+    even split +0.06 bp a share sent after the shift instead of -0.14, still the cheapest
+    venue, and neither the allocator (397,000 shares sent to SDP1 after the shift; 380,400
+    without the hedge) nor a prototype of it that also charged each venue the mid's move
+    after its misses (366,800) moved off. Before the router declined quotes beyond the NBBO,
+    SDP1 did get dearer (the even split: 0.79 -> 1.02 bp a share sent), 52% of that split's
+    SDP1 shares were bought above the NBBO's ask at the fill's time (seeds 1000-1005), and
+    the allocator did not move off either (0.24 -> 0.24)."""
     study = _study("sdp_last_look_tightening")
     lower = []
     for seed in study.seeds:
