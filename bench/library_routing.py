@@ -16,12 +16,14 @@ Seeds: tune on 1000 and up (`--first-seed 1000`, the default); the tests use 1-4
         [--routers own,'cost-based:{"discount": 0.8}',...]
         [--set key=json ...]  (top-level edits of the file, e.g. market.reference_price=20)
 
-A router is `own` (the file's allocator), a static name above, or an allocator key with
-optional JSON parameters after a colon. Prints one line per router: mean cost, 95% CI, mean
-fill rate, the paired difference against the best static, and each venue's share of the
-router's own slices before and after the file's first shift; then a line with each venue's
-cost per share sent and fill rate before and after it (`scenarios.routing_quality.SentCost`:
-what tells a venue that got dear from one that only fills less).
+A router is `own` (the file's allocator) or anything `sorsim compare --routers` takes
+(`scenarios.loader.parse_scenario`): a static name above, an allocator key (with the file's
+parameters when it is the file's own), or a key with JSON parameters after a colon. Prints
+one line per router: mean cost, 95% CI, mean fill rate, the paired difference against the
+best static, and each venue's share of the router's own slices before and after the file's
+first shift; then a line with each venue's cost per share sent and fill rate before and
+after it (`scenarios.routing_quality.SentCost`: what tells a venue that got dear from one
+that only fills less).
 """
 
 from __future__ import annotations
@@ -37,24 +39,14 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from scenarios.baselines import static_baselines
-from scenarios.loader import LIBRARY, run_scenario
+from scenarios.compare import parse_routers
+from scenarios.loader import LIBRARY, run_scenario, substitute_allocator
 from scenarios.routing_quality import SentCost, sent_costs
-from scenarios.scenario import Scenario, compile_scenario
+from scenarios.scenario import compile_scenario
 from scenarios.schema import validate_data
 from scenarios.statistics import mean_interval
 
 S = 1_000_000_000
-
-
-def allocator_spec(scenario: Scenario, router: str) -> dict[str, Any] | None:
-    """The allocator table `router` names for `scenario` (None: the file's own)."""
-    if router == "own":
-        return None
-    baselines = static_baselines(scenario)
-    if router in baselines:
-        return baselines[router]
-    key, _, params = router.partition(":")
-    return {"type": key, "params": json.loads(params) if params else {}}
 
 
 def _edit(data: dict[str, Any], edits: list[str]) -> dict[str, Any]:
@@ -71,11 +63,9 @@ def _edit(data: dict[str, Any], edits: list[str]) -> dict[str, Any]:
 def run_case(name: str, router: str, seed: int, edits: list[str]) -> dict[str, Any]:
     path = LIBRARY / f"{name}.toml"
     data = _edit(tomllib.loads(path.read_text()), edits)
+    if router != "own":
+        substitute_allocator(data, router, str(path))
     scenario = compile_scenario(validate_data(data, str(path)), str(path))
-    spec = allocator_spec(scenario, router)
-    if spec is not None:
-        data["parent_orders"][0]["allocator"] = spec
-        scenario = compile_scenario(validate_data(data, str(path)), str(path))
     result = run_scenario(scenario, seed=seed)
     tca = result.tca["SOR"]
     cost = tca.implementation_shortfall_bps
@@ -101,7 +91,7 @@ def main() -> None:
     parser.add_argument("--routers", default="own")
     parser.add_argument("--set", action="append", default=[], dest="edits")
     args = parser.parse_args()
-    routers = [r for r in _split(args.routers) if r]
+    routers = parse_routers(args.routers)
     path = LIBRARY / f"{args.scenario}.toml"
     data = _edit(tomllib.loads(path.read_text()), args.edits)
     statics = list(static_baselines(compile_scenario(validate_data(data, str(path)), str(path))))
@@ -149,21 +139,6 @@ def _per_share_sent(by: dict[tuple[str, int], dict[str, Any]], router: str, seed
         parts.append(("-", "-") if cost is None or rate is None
                      else (f"{cost:+.2f}", f"{rate:.2f}"))
     return f"{venue}:{parts[0][0]}>{parts[1][0]}({parts[0][1]}>{parts[1][1]})"
-
-
-def _split(text: str) -> list[str]:
-    """Split on commas outside braces (JSON parameters hold commas)."""
-    parts, depth, current = [], 0, ""
-    for ch in text:
-        depth += ch == "{"
-        depth -= ch == "}"
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
-    return parts
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@ from typing import Any
 from scenarios.regime_routing import ALLOCATOR_CASES
 from scenarios.scenario import Scenario
 
-__all__ = ["static_baselines"]
+__all__ = ["BASELINES", "static_baselines"]
+
+# Every baseline name; the last only where the router has two dark pools DARK1 and DARK2.
+BASELINES = ("lit-only", "pro-rata", "pro-rata-at-nbbo", "fixed-even", "fixed-dark-heavy")
 
 
 def static_baselines(scenario: Scenario, order: int = 0) -> dict[str, dict[str, Any]]:

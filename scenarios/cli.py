@@ -125,7 +125,9 @@ def _add_compare(commands: Commands) -> None:
     compare = commands.add_parser("compare", help="the same scenario per router over seeds")
     compare.add_argument("file", metavar="FILE")
     compare.add_argument("--routers", required=True, metavar="A,B,C",
-                         help="allocator keys or module:Class paths, comma-separated")
+                         help="allocator keys, module:Class paths or static baselines "
+                         "(fixed-even, pro-rata-at-nbbo, ...), comma-separated; JSON "
+                         "parameters after a colon: 'cost-based:{\"discount\": 0.8}'")
     _add_fan_out_arguments(compare, "compare.json")
     compare.set_defaults(handler=lambda args: compare_file(
         args.file, routers=args.routers, seeds=args.seeds, seed=args.seed, out=args.out,

@@ -1,10 +1,13 @@
 """`sorsim compare FILE --routers a,b,c --seeds N`: the same scenario once per router over
 the same seeds, and which router routes best.
 
-A router is an allocator, by registry key or "module:Class", put in place of every parent
-order's own (`scenarios.loader.parse_scenario(allocator=...)`): with the file's parameters
-when it is the allocator the file names, else with the allocator's defaults (the table
-says which). Every router is checked at load, before any run starts.
+A router is an allocator put in place of every parent order's own
+(`scenarios.loader.parse_scenario(allocator=...)`): a registry key or "module:Class", with
+the file's parameters when it is the allocator the file names, else with the allocator's
+defaults; the same with JSON parameters after a colon (`cost-based:{"discount": 0.8}`); or
+a static baseline of the routing-quality tests (`fixed-even`, `pro-rata-at-nbbo`, ...:
+`scenarios.baselines`). The table says which. Every router is checked at load, before any
+run starts.
 
 Per parent order and router, over the seeds: the mean implementation shortfall (bps of the
 arrival mid per parent share, fees included, unfilled shares at their opportunity cost, so
@@ -37,6 +40,8 @@ from typing import Any
 
 from rich.console import Console
 
+from router.allocators.registry import ALLOCATORS
+from scenarios.baselines import BASELINES
 from scenarios.fan_out import (FanOutError, RunFailed, RunJob, fan_out_all, read_seeded_file,
                                require_parent_orders)
 from scenarios.loader import parse_scenario
@@ -52,11 +57,22 @@ FIGURES = ("implementation_shortfall_bps", "fill_rate", "vwap_slippage_bps", "re
 
 
 def parse_routers(text: str) -> list[str]:
-    """"a,b,c" -> ["a", "b", "c"]; empty names and repeats are errors."""
-    routers = [r.strip() for r in text.split(",")]
-    if not routers or any(not r for r in routers):
-        raise ValueError(f"--routers {text!r}: expected comma-separated allocator keys or "
-                         "module:Class paths, e.g. ucb1,d-ucb,lit-only")
+    """"a,b:{"x": 1, "y": 2},c" -> ["a", 'b:{"x": 1, "y": 2}', "c"]: split on the commas
+    outside braces and brackets (JSON parameters hold commas); empty names and repeats are
+    errors."""
+    routers, depth, current = [], 0, ""
+    for char in text:
+        depth += (char in "{[") - (char in "}]")
+        if char == "," and depth == 0:
+            routers.append(current.strip())
+            current = ""
+        else:
+            current += char
+    routers.append(current.strip())
+    if any(not r for r in routers):
+        raise ValueError(f"--routers {text!r}: expected comma-separated allocator keys, "
+                         "module:Class paths or static baselines, each with optional JSON "
+                         "parameters, e.g. ucb1,'cost-based:{\"discount\": 0.8}',fixed-even")
     repeated = sorted({r for r in routers if routers.count(r) > 1})
     if repeated:
         raise ValueError(f"--routers {text!r}: {', '.join(repeated)} named twice")
@@ -75,7 +91,7 @@ def compare(text: str, file: str, routers: Sequence[str], seeds: Sequence[int], 
     own = {order.allocator.type for order in scenario.parent_orders}
     for router in routers:
         parse_scenario(text, file, allocator=router)  # every router loads, before any run
-    params = {r: "file" if r in own else "defaults" for r in routers}
+    params = {r: _parameters(r, own) for r in routers}
     jobs = [RunJob(text, file, seed, router) for router in routers for seed in seeds]
     outcomes = fan_out_all(jobs, backend=backend, workers=workers, address=address,
                            on_done=on_done)
@@ -115,6 +131,15 @@ def compare(text: str, file: str, routers: Sequence[str], seeds: Sequence[int], 
         "runs": runs,
         "failed": failed,
     }
+
+
+def _parameters(router: str, own: set[str]) -> str:
+    """Where a router's parameters come from, for the table (`parse_scenario` says how)."""
+    if ":{" in router:
+        return "given"
+    if router in own:
+        return "file"
+    return "baseline" if router in BASELINES and router not in ALLOCATORS else "defaults"
 
 
 def _mean(interval: Interval) -> float:

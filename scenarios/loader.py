@@ -44,10 +44,11 @@ from market.clock import Clock
 from market.fix_codec import FixCodec
 from market.fix_switch import FixSwitch
 from market.link import Latency, Link
-from router.allocators.registry import AllocatorSpecError, make_allocator
+from router.allocators.registry import ALLOCATORS, AllocatorSpecError, make_allocator
 from router.smart_order_router import SmartOrderRouter
 from router.tactics import VenueKind, VenueProfile
 from router.tca import TransactionCostAnalysis, analyze
+from scenarios.baselines import BASELINES, static_baselines
 from scenarios.market import Market, build_market
 from scenarios.scenario import Scenario, agent_build_problem, compile_scenario, make_schedule
 from scenarios.schema import ScenarioError, validate_data
@@ -66,6 +67,7 @@ __all__ = [
     "log_header",
     "parse_scenario",
     "run_scenario",
+    "substitute_allocator",
 ]
 
 LIBRARY = Path(__file__).resolve().parent / "library"  # the scenario library (package data)
@@ -101,12 +103,18 @@ def parse_scenario(text: str, file: str = "<scenario>", *,
                    allocator: str | None = None) -> Scenario:
     """Validate scenario text; `file` is the name used in error messages.
 
-    With `allocator` (a registry key or "module:Class"), every parent order is routed by
-    that allocator instead of its own: with the file's parameters when it is the one the
-    order names, else with the allocator's defaults (the venue lists it takes still default
-    to the router's). The substitution happens before validation, so the result is checked
-    like a file that said so. `Scenario.allocator_override` records it when it changed
-    an order (the file's own allocator is the file as it is: same run, same digest)."""
+    With `allocator`, every parent order is routed by that allocator instead of its own:
+    - a registry key or "module:Class": with the file's parameters when it is the one the
+      order names, else with the allocator's defaults (the venue lists it takes still
+      default to the router's);
+    - the same followed by a colon and a JSON object (`cost-based:{"discount": 0.8}`):
+      with those parameters;
+    - the name of a static baseline of `scenarios.baselines` that is not a registry key
+      (`fixed-even`, `pro-rata-at-nbbo`, `fixed-dark-heavy`): that baseline for the order's
+      router, as the routing-quality tests run it.
+    The substitution happens before validation, so the result is checked like a file that
+    said so. `Scenario.allocator_override` records it when it changed an order (the file's
+    own allocator is the file as it is: same run, same digest)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -117,7 +125,7 @@ def parse_scenario(text: str, file: str = "<scenario>", *,
             where = f"line {match.group(1)}, column {match.group(2)}"
             message = message[:match.start()]
         raise ScenarioError(file, where, f"TOML syntax error: {message}") from None
-    if allocator is None or not _substitute_allocator(data, allocator):
+    if allocator is None or not substitute_allocator(data, allocator, file):
         allocator = None  # nothing to replace: the file as it is
         scenario = compile_scenario(validate_data(data, file), file)
     else:
@@ -129,22 +137,56 @@ def parse_scenario(text: str, file: str = "<scenario>", *,
     return replace(scenario, source=text, allocator_override=allocator)
 
 
-def _substitute_allocator(data: dict[str, Any], allocator: str) -> bool:
+def substitute_allocator(data: dict[str, Any], allocator: str,
+                         file: str = "<scenario>") -> bool:
     """Route every parent order of parsed TOML by `allocator` (see `parse_scenario`);
-    whether any order changed."""
+    whether any order changed. An allocator whose parameters are not JSON, or a baseline the
+    file's routers do not have, is a `ScenarioError`."""
     orders = data.get("parent_orders")
     if not isinstance(orders, list):
         return False  # validation reports it
+    tables = _allocator_tables(data, allocator, file, len(orders))
     changed = False
-    for order in orders:
+    for order, table in zip(orders, tables):
         if not isinstance(order, dict):
             continue
         own = order.get("allocator")
-        own_type = own.get("type") if isinstance(own, dict) else own
-        if own_type != allocator:
-            order["allocator"] = {"type": allocator}
-            changed = True
+        own = {"params": {}, **own} if isinstance(own, dict) else {"type": own, "params": {}}
+        if isinstance(table, str):  # a key alone: the file's parameters when it is the same
+            if own.get("type") == table:
+                continue
+            table = {"type": table}
+        elif own == table:
+            continue
+        order["allocator"] = table
+        changed = True
     return changed
+
+
+def _allocator_tables(data: dict[str, Any], allocator: str, file: str,
+                      count: int) -> list[str | dict[str, Any]]:
+    """What each of `count` parent orders gets for `allocator`: a key alone, or a table."""
+    key, brace, rest = allocator.partition(":{")
+    if brace:
+        try:
+            params = orjson.loads("{" + rest)
+        except orjson.JSONDecodeError as error:
+            raise ScenarioError(file, "", f"allocator {allocator!r}: the parameters after "
+                                f"'{key}:' must be a JSON object ({error})") from None
+        return [{"type": key, "params": copy.deepcopy(params)} for _ in range(count)]
+    if allocator in ALLOCATORS or allocator not in BASELINES:
+        return [allocator] * count
+    scenario = compile_scenario(validate_data(copy.deepcopy(data), file), file)
+    tables: list[str | dict[str, Any]] = []
+    for i, order in enumerate(scenario.parent_orders):
+        baselines = static_baselines(scenario, i)
+        if allocator not in baselines:
+            raise ScenarioError(file, f"parent_orders[{i}]", f"allocator {allocator!r}: not "
+                                f"a static baseline of {order.name}'s router (routed to "
+                                f"{', '.join(order.venues)}), whose baselines are "
+                                f"{', '.join(baselines)}")
+        tables.append(baselines[allocator])
+    return tables
 
 
 # --- building -------------------------------------------------------------------------------

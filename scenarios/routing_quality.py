@@ -31,8 +31,7 @@ from dataclasses import dataclass
 
 from router.smart_order_router import SliceRecord
 from router.tca import Fill, Nbbo
-from scenarios.baselines import static_baselines
-from scenarios.loader import LIBRARY, run_scenario
+from scenarios.loader import LIBRARY, run_scenario, substitute_allocator
 from scenarios.scenario import Scenario, compile_scenario
 from scenarios.schema import validate_data
 
@@ -102,14 +101,13 @@ def sent_costs(slices: Sequence[SliceRecord], side: str, start_ns: int = 0,
 
 
 def library_scenario(name: str, allocator: str | None = None) -> Scenario:
-    """The library file `name`, its first parent order routed by the static baseline
-    `allocator` (`scenarios.baselines`), or by the file's own allocator when None."""
+    """The library file `name`, its parent orders routed by the static baseline `allocator`
+    (`scenarios.baselines`; or any allocator `parse_scenario` takes), or by the file's own
+    allocator when None."""
     path = LIBRARY / f"{name}.toml"
     data = tomllib.loads(path.read_text())
-    scenario = compile_scenario(validate_data(data, str(path)), str(path))
-    if allocator is None:
-        return scenario
-    data["parent_orders"][0]["allocator"] = static_baselines(scenario)[allocator]
+    if allocator is not None:
+        substitute_allocator(data, allocator, str(path))
     return compile_scenario(validate_data(data, str(path)), str(path))
 
 

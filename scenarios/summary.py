@@ -184,10 +184,13 @@ def venue_table(venues: Iterable[tuple[str, Mapping[str, Any]]], increment: floa
 
 
 def make_table(columns: Sequence[str], text_columns: int = 1) -> Table:
-    """A table whose first `text_columns` columns are text (left), the rest figures."""
+    """A table whose first `text_columns` columns are text (left), the rest figures. Only
+    the first column folds when the table is too wide (a long name, say a router with its
+    parameters): figures are never cut."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for i, column in enumerate(columns):
-        table.add_column(column, justify="left" if i < text_columns else "right", no_wrap=True)
+        table.add_column(column, justify="left" if i < text_columns else "right",
+                         no_wrap=i > 0, overflow="fold")
     return table
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from scenarios.cli import main
 from scenarios.compare import compare, parse_routers
-from scenarios.loader import parse_scenario, run_scenario
+from scenarios.loader import LIBRARY, parse_scenario, run_scenario
+from scenarios.routing_quality import run_routing
 from scenarios.statistics import mean_interval
 from seed_crashing_allocator import KEY, crash_on
 
@@ -40,6 +41,28 @@ def test_compare_runs_every_router_on_every_seed(comparison: dict[str, Any],
     assert comparison["routers"] == {"ucb1": {"params": "file", "finished": 2},
                                      "lit-only": {"params": "defaults", "finished": 2}}
     assert comparison["seeds"] == [5, 6] and comparison["failed"] == []
+
+
+def test_compare_static_baseline_and_given_parameters_say_so_in_the_table(
+    tiny_text: str,
+) -> None:
+    routers = ["ucb1", "fixed-even", 'ucb1:{"c": 0.2}']
+    report = compare(tiny_text, "tiny.toml", routers, [5], workers=1)
+    assert {r: v["params"] for r, v in report["routers"].items()} == {
+        "ucb1": "file", "fixed-even": "baseline", 'ucb1:{"c": 0.2}': "given"}
+    own, even, given = report["runs"]
+    assert len({own["digest"], even["digest"], given["digest"]}) == 3
+    # Fixed even weights send to every venue of the router, the dark pool and dealer too.
+    assert set(even["parent_orders"]["SOR"]["venues"]) == {"LIT1", "LIT2", "LIT3", "DARK1",
+                                                           "SDP1"}
+
+
+def test_compare_with_a_baseline_name_runs_what_the_routing_quality_tests_run() -> None:
+    path = LIBRARY / "fee_change.toml"
+    report = compare(path.read_text(), str(path), ["pro-rata-at-nbbo"], [1], workers=1)
+    [run] = report["runs"]
+    assert run["parent_orders"]["SOR"][IS] == \
+        run_routing("fee_change", "pro-rata-at-nbbo", 1).shortfall_bps
 
 
 def test_compare_means_intervals_best_and_paired_differences(comparison: dict[str, Any]) -> None:
@@ -138,7 +161,8 @@ def test_cli_compare_with_a_crashing_run_keeps_the_others_pairs_only_both_and_ex
                            f"{out / 'compare.json'}\n")
     lines = printed.out.splitlines()
     assert "backend process; 5 finished, 1 failed" in lines[1]
-    assert "2/3" in next(line for line in lines if line.startswith(f" {KEY}")).split()
+    # The long router name folds onto a second line; the figures are not cut.
+    assert "2/3" in next(line for line in lines if line.startswith(f" {KEY[:20]}")).split()
     assert "3/3" in next(line for line in lines if line.startswith(" ucb1")).split()
     assert f"failed        {KEY} seed 6: {failure['error']}" in lines
 
@@ -163,9 +187,12 @@ def test_cli_compare_without_parent_orders_exits_2_before_any_run(
 
 @pytest.mark.parametrize("text, problem", [
     ("ucb1,,lit-only", "expected comma-separated allocator keys"),
+    ("ucb1,", "expected comma-separated allocator keys"),
     ("ucb1,lit-only,ucb1", "ucb1 named twice"),
 ])
 def test_parse_routers_rejects_empty_and_repeated_names(text: str, problem: str) -> None:
     assert parse_routers("ucb1, d-ucb ,my.mod:Mine") == ["ucb1", "d-ucb", "my.mod:Mine"]
+    assert parse_routers('fixed-even,d-ucb:{"gamma": 0.7, "c": [1, 2]},ucb1') == [
+        "fixed-even", 'd-ucb:{"gamma": 0.7, "c": [1, 2]}', "ucb1"]
     with pytest.raises(ValueError, match=problem):
         parse_routers(text)

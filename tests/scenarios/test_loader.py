@@ -74,6 +74,57 @@ def test_allocator_override_bad_allocator_is_named_with_the_override(
     assert message.endswith(f"(with every parent order routed by allocator {allocator!r})")
 
 
+def test_allocator_override_with_json_parameters_replaces_every_orders_parameters(
+    tiny_text: str,
+) -> None:
+    text = tiny_text + SECOND_ORDER
+    scenario = parse_scenario(text, "two.toml", allocator='d-ucb:{"gamma": 0.7, "xi": 1.5}')
+    assert scenario.allocator_override == 'd-ucb:{"gamma": 0.7, "xi": 1.5}'
+    for order in scenario.parent_orders:  # the second order's own gamma = 0.8 is replaced
+        assert order.allocator.type == "d-ucb"
+        assert dict(order.allocator.params) == {"gamma": 0.7, "xi": 1.5}
+    own = parse_scenario(tiny_text, "tiny.toml", allocator="ucb1:{}")  # the file's own, as is
+    assert own.allocator_override is None
+
+
+def test_allocator_override_static_baseline_is_the_routing_quality_tests_table(
+    tiny_text: str,
+) -> None:
+    venues = parse_scenario(tiny_text, "tiny.toml").parent_orders[0].venues
+    even = parse_scenario(tiny_text, "tiny.toml", allocator="fixed-even")
+    assert even.allocator_override == "fixed-even"
+    assert even.parent_orders[0].allocator.type == "fixed-weights"
+    assert dict(even.parent_orders[0].allocator.params) == {"weights": dict.fromkeys(venues, 1.0)}
+    nbbo = parse_scenario(tiny_text, "tiny.toml", allocator="pro-rata-at-nbbo")
+    assert nbbo.parent_orders[0].allocator.type == "pro-rata"
+    assert dict(nbbo.parent_orders[0].allocator.params) == {"at_best_price": True}
+
+
+@pytest.mark.parametrize("allocator, problem", [
+    ('ucb1:{"c": }', "allocator 'ucb1:{\"c\": }': the parameters after 'ucb1:' must be a "
+                     "JSON object ("),
+    ("fixed-dark-heavy", "parent_orders[0]: allocator 'fixed-dark-heavy': not a static "
+                         "baseline of SOR's router (routed to LIT1, LIT2, LIT3, DARK1, SDP1), "
+                         "whose baselines are lit-only, pro-rata, pro-rata-at-nbbo, fixed-even"),
+])
+def test_allocator_override_bad_parameters_or_baseline_is_named(
+    tiny_text: str, allocator: str, problem: str,
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(tiny_text, "tiny.toml", allocator=allocator)
+    assert str(caught.value).startswith(f"tiny.toml: {problem}")
+
+
+def test_allocator_override_unknown_json_parameter_is_named_with_the_override(
+    tiny_text: str,
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(tiny_text, "tiny.toml", allocator='ucb1:{"nope": 1}')
+    assert str(caught.value) == ("tiny.toml: parent_orders[0].allocator.params.nope: unknown "
+                                 "parameter of allocator 'ucb1' (takes c, reward_range) (with "
+                                 "every parent order routed by allocator 'ucb1:{\"nope\": 1}')")
+
+
 @pytest.mark.parametrize("line, lag_ns, catches_up", [
     ("", 2_000_000_000, True),  # "auto": 2 slices for this urgent (0.5) parent
     ("max_lag_s = 0.5", 500_000_000, True),

@@ -139,12 +139,13 @@ def test_replay_of_a_cut_log_names_where_it_ends(recorded: Path) -> None:
     assert outcome.recorded_digest is None and "no trailer" in outcome.notes[0]
 
 
-def test_replay_with_an_allocator_override_reruns_that_router(tiny_file: Path,
-                                                              tmp_path: Path) -> None:
-    scenario = parse_scenario(tiny_file.read_text(), str(tiny_file), allocator="lit-only")
+@pytest.mark.parametrize("allocator", ["lit-only", "fixed-even", 'd-ucb:{"gamma": 0.7}'])
+def test_replay_with_an_allocator_override_reruns_that_router(tiny_file: Path, tmp_path: Path,
+                                                              allocator: str) -> None:
+    scenario = parse_scenario(tiny_file.read_text(), str(tiny_file), allocator=allocator)
     run_scenario(scenario, seed=8, out_dir=tmp_path)
     outcome = replay_log(tmp_path / "events.jsonl")
-    assert outcome.header["allocator"] == "lit-only" and outcome.header["seed"] == 8
+    assert outcome.header["allocator"] == allocator and outcome.header["seed"] == 8
     assert outcome.matches
 
 
