@@ -40,11 +40,9 @@ from typing import Any
 
 from rich.console import Console
 
-from router.allocators.registry import ALLOCATORS
-from scenarios.baselines import BASELINES
 from scenarios.fan_out import (FanOutError, RunFailed, RunJob, fan_out_all, read_seeded_file,
                                require_parent_orders)
-from scenarios.loader import parse_scenario
+from scenarios.loader import allocator_kind, parse_scenario
 from scenarios.progress import RunsProgress
 from scenarios.run import EXIT_CRASHED, EXIT_INVALID
 from scenarios.schema import ScenarioError
@@ -135,11 +133,10 @@ def compare(text: str, file: str, routers: Sequence[str], seeds: Sequence[int], 
 
 def _parameters(router: str, own: set[str]) -> str:
     """Where a router's parameters come from, for the table (`parse_scenario` says how)."""
-    if ":{" in router:
-        return "given"
-    if router in own:
-        return "file"
-    return "baseline" if router in BASELINES and router not in ALLOCATORS else "defaults"
+    kind = allocator_kind(router)
+    if kind == "key":
+        return "file" if router in own else "defaults"
+    return kind
 
 
 def _mean(interval: Interval) -> float:

@@ -62,6 +62,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioResult",
     "ScenarioRun",
+    "allocator_kind",
     "build_scenario",
     "load_scenario",
     "log_header",
@@ -163,18 +164,28 @@ def substitute_allocator(data: dict[str, Any], allocator: str,
     return changed
 
 
+def allocator_kind(allocator: str) -> str:
+    """How `parse_scenario` reads an allocator override: "given" (a key or module:Class with
+    JSON parameters), "baseline" (a static baseline's name that is not a registry key) or
+    "key" (a registry key or module:Class alone)."""
+    if ":{" in allocator:
+        return "given"
+    return "baseline" if allocator not in ALLOCATORS and allocator in BASELINES else "key"
+
+
 def _allocator_tables(data: dict[str, Any], allocator: str, file: str,
                       count: int) -> list[str | dict[str, Any]]:
     """What each of `count` parent orders gets for `allocator`: a key alone, or a table."""
-    key, brace, rest = allocator.partition(":{")
-    if brace:
+    kind = allocator_kind(allocator)
+    if kind == "given":
+        key, _, rest = allocator.partition(":{")
         try:
             params = orjson.loads("{" + rest)
         except orjson.JSONDecodeError as error:
             raise ScenarioError(file, "", f"allocator {allocator!r}: the parameters after "
                                 f"'{key}:' must be a JSON object ({error})") from None
         return [{"type": key, "params": copy.deepcopy(params)} for _ in range(count)]
-    if allocator in ALLOCATORS or allocator not in BASELINES:
+    if kind == "key":
         return [allocator] * count
     scenario = compile_scenario(validate_data(copy.deepcopy(data), file), file)
     tables: list[str | dict[str, Any]] = []
